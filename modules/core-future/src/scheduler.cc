@@ -100,6 +100,7 @@ std::size_t run_pending_tasks() {
         t->run_and_dispose();
         detail::tl_current_group = saved;
         ++n;
+        ++detail::tl_tasks_run;
     }
     return n;
 }

@@ -39,6 +39,9 @@ struct preemption_monitor {
 };
 
 inline constinit const preemption_monitor never_preempt_monitor{};
+
+// Tasks run on this thread so far, by whichever loop runs them (owner thread only).
+inline constinit thread_local std::uint64_t tl_tasks_run = 0;
 inline constinit thread_local const preemption_monitor* tl_preempt = &never_preempt_monitor;
 
 }  // namespace detail
@@ -73,6 +76,12 @@ inline void schedule_urgent(task* t) noexcept {
 inline bool need_preempt() noexcept {
     const auto* m = detail::tl_preempt;
     return m->head.load(std::memory_order_relaxed) != m->tail.load(std::memory_order_relaxed);
+}
+
+/// Number of tasks run on this thread so far (standalone loop or reactor). Benchmarks
+/// use it to count tasks per operation.
+inline std::uint64_t tasks_run() noexcept {
+    return detail::tl_tasks_run;
 }
 
 /// Runs the standalone queue of this thread until it is empty. Returns the number of
