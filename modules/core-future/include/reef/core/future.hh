@@ -298,6 +298,9 @@ class [[nodiscard]] future {
     using V = detail::value_of_t<T>;
     static_assert(!std::is_reference_v<T>, "future<T&> is not supported; use std::reference_wrapper");
     static_assert(!is_future_v<T>, "future<future<T>> is not supported");
+    static_assert(std::is_nothrow_move_constructible_v<V>,
+                  "future<T> needs a T whose move constructor is noexcept (results move between "
+                  "futures, promises and tasks without a way to report a failure)");
 
 public:
     using value_type = T;
