@@ -12,7 +12,7 @@ fi
 
 build_pkgs=(
     meson ninja-build pkgconf git python3
-    clang-16 libclang-rt-16-dev lld-16
+    clang-16 libclang-rt-16-dev lld-16 llvm-16 clang-format-16
     catch2 libfmt-dev liburing-dev libhwloc-dev
     libgnutls28-dev libc-ares-dev nlohmann-json3-dev libabsl-dev
 )
