@@ -66,9 +66,9 @@ int main() {
     std::printf("  total = %d\n", total);
 
     std::printf("2. a then() chain\n");
-    auto chained = price_of("tea")
-                       .then([](int p) { return p * 10; })
-                       .then([](int cents) { return std::to_string(cents) + " dimes"; });
+    auto chained = price_of("tea").then([](int p) { return p * 10; }).then([](int cents) {
+        return std::to_string(cents) + " dimes";
+    });
     std::printf("  tea costs %s\n", reef::sync_wait(std::move(chained)).c_str());
 
     std::printf("3. a promise resolved later\n");
@@ -84,7 +84,7 @@ int main() {
     } catch (const std::invalid_argument& e) {
         std::printf("  caught: %s\n", e.what());
     }
-    auto recovered = divide(1, 0).handle_exception([](std::exception_ptr ep) {
+    auto recovered = divide(1, 0).handle_exception([](const std::exception_ptr& ep) {
         try {
             std::rethrow_exception(ep);
         } catch (const std::exception& e) {
