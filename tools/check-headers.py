@@ -7,7 +7,7 @@ include/ directory on the path. A header that fails is not self-contained (or wa
 under -Wall -Wextra): the check names it, prints the compiler's output and exits 1.
 The slowest headers are listed with their times, since compile time is tracked.
 
-usage: tools/check-headers.py [-j N] [--no-werror] [SOURCE_ROOT [COMPILER ARGS...]]
+usage: tools/check-headers.py [-j N] [--no-werror] [--tap] [SOURCE_ROOT [COMPILER ARGS...]]
 The compiler defaults to $CXX, else clang++-16; Meson passes its own (cmd_array()).
 """
 
@@ -44,6 +44,7 @@ def main():
                     help="compiler command and its arguments (default: $CXX or clang++-16)")
     ap.add_argument("-j", "--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--no-werror", action="store_true", help="report warnings without failing")
+    ap.add_argument("--tap", action="store_true", help="report in TAP, one test per header")
     ap.add_argument("--slowest", type=int, default=5, help="how many of the slowest headers to list")
     args = ap.parse_args()
 
@@ -77,38 +78,48 @@ def main():
                               stderr=subprocess.STDOUT, text=True)
         return rel, header, proc.returncode, proc.stdout, time.monotonic() - start
 
-    print(f"check-headers: {len(headers)} headers, compiler: {' '.join(cxx)}, {args.jobs} jobs")
+    # In TAP mode (for `meson test`), each header is one test; everything else is a
+    # comment after the plan, so no comment can be mistaken for a test's name.
+    tap = args.tap
+    note = (lambda text: print("\n".join("# " + l for l in text.splitlines()) if text else "#")) if tap else print
+
+    if not tap:
+        print(f"check-headers: {len(headers)} headers, compiler: {' '.join(cxx)}, {args.jobs} jobs")
     results = []
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            for r in pool.map(compile_one, headers):
+            for n, r in enumerate(pool.map(compile_one, headers), start=1):
                 results.append(r)
                 rel, header, rc, out, secs = r
-                status = "ok  " if rc == 0 else "FAIL"
-                print(f"  {status} {secs:6.2f}s  {header.relative_to(root)}")
+                if tap:
+                    print(f"{'ok' if rc == 0 else 'not ok'} {n} - <{rel}> compiles on its own ({secs:.2f}s)")
+                else:
+                    print(f"  {'ok  ' if rc == 0 else 'FAIL'} {secs:6.2f}s  {header.relative_to(root)}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    if tap:
+        print(f"1..{len(results)}")
+        note(f"compiler: {' '.join(cxx)}, {args.jobs} jobs")
 
     failed = [r for r in results if r[2] != 0]
     warned = [r for r in results if r[2] == 0 and r[3].strip()]
     for rel, header, rc, out, secs in failed:
-        print(f"\n=== {header.relative_to(root)} fails when compiled on its own (#include <{rel}>):")
-        print(out.rstrip())
+        note(f"\n=== {header.relative_to(root)} fails when compiled on its own (#include <{rel}>):")
+        note(out.rstrip())
     for rel, header, rc, out, secs in warned:
-        print(f"\n=== {header.relative_to(root)} compiles with warnings:")
-        print(out.rstrip())
+        note(f"\n=== {header.relative_to(root)} compiles with warnings:")
+        note(out.rstrip())
 
     slow = sorted(results, key=lambda r: r[4], reverse=True)[: args.slowest]
-    print(f"\nslowest headers (syntax only):")
+    note("\nslowest headers (syntax only):")
     for rel, header, rc, out, secs in slow:
-        print(f"  {secs:6.2f}s  <{rel}>")
+        note(f"  {secs:6.2f}s  <{rel}>")
     total = sum(r[4] for r in results)
-    print(f"total {total:.2f}s for {len(results)} headers; {len(failed)} failed")
+    note(f"total {total:.2f}s for {len(results)} headers; {len(failed)} failed")
     if failed:
-        print("check-headers: FAILED: " + ", ".join(f"<{r[0]}>" for r in failed))
+        note("check-headers: FAILED: " + ", ".join(f"<{r[0]}>" for r in failed))
         return 1
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
