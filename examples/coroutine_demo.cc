@@ -1,9 +1,11 @@
 // A tour of reef::future without a reactor: coroutines awaiting each other, then()
-// chains, a promise resolved later, and failures caught without crashing.
+// chains, a promise resolved later, failures caught without crashing, and waiting for
+// several futures at once.
 // main() drives everything with reef::sync_wait(), which runs this thread's queue of
 // ready tasks until the awaited future resolves.
 #include <reef/core/coroutine.hh>
 #include <reef/core/future.hh>
+#include <reef/core/when_all.hh>
 
 #include <cstdio>
 #include <exception>
@@ -58,6 +60,12 @@ reef::future<> inspect_failure() {
     f.ignore_ready_future();
 }
 
+// Waits for two values that may arrive in any order.
+reef::future<int> sum_both(reef::future<int> a, reef::future<int> b) {
+    auto [x, y] = co_await reef::when_all_succeed(std::move(a), std::move(b));
+    co_return x + y;
+}
+
 }  // namespace
 
 int main() {
@@ -94,6 +102,15 @@ int main() {
     });
     std::printf("  divide(1, 0) recovered as %d\n", reef::sync_wait(std::move(recovered)));
     reef::sync_wait(inspect_failure());
+
+    std::printf("5. waiting for several futures\n");
+    reef::promise<int> first;
+    reef::promise<int> second;
+    auto both = sum_both(first.get_future(), second.get_future());
+    second.set_value(40);
+    std::printf("  second value set; sum ready: %s\n", both.available() ? "yes" : "no");
+    first.set_value(2);
+    std::printf("  sum = %d\n", reef::sync_wait(std::move(both)));
 
     std::printf("done\n");
     return 0;
