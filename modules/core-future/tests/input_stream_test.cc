@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "counting_new.hh"
+
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -13,25 +15,6 @@
 #include <vector>
 
 #include <reef/core/memory_stream.hh>
-
-// Counts every operator new on this thread, so tests can check what allocates.
-namespace {
-thread_local std::size_t news = 0;
-}  // namespace
-
-void* operator new(std::size_t n) {
-    ++news;
-    if (void* p = std::malloc(n ? n : 1)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
 
 using namespace reef;
 
@@ -73,10 +56,9 @@ struct header_reader {
     std::string partial;
     future<consumption_result<char>> operator()(temporary_buffer<char> buf) {
         using result = consumption_result<char>;
-        while (auto* nl = static_cast<const char*>(std::memchr(buf.get(), '\n', buf.size()))) {
-            std::size_t len = nl - buf.get();
-            partial.append(buf.get(), len);
-            buf.trim_front(len + 1);
+        for (std::size_t nl; (nl = to_string_view(buf).find('\n')) != std::string_view::npos;) {
+            partial.append(buf.get(), nl);
+            buf.trim_front(nl + 1);
             if (partial.empty()) {  // the blank line: give the rest back
                 return make_ready_future<result>(stop_consuming<char>(std::move(buf)));
             }
@@ -231,12 +213,12 @@ TEST_CASE("read returns the buffered rest of a fragment after a partial read") {
 TEST_CASE("read with buffered data allocates nothing and returns a ready future") {
     input_stream<char> in(make_memory_source(make_fragments({"0123456789", "abc"})));
     auto first = sync_wait(in.read_up_to(2));  // leaves 8 bytes buffered
-    std::size_t news_before = news;
+    std::size_t news_before = counting_new::count;
     auto tasks_before = task_allocations();
     auto f = in.read();
     bool ready = f.available();
     auto b = f.get();
-    std::size_t news_after = news;
+    std::size_t news_after = counting_new::count;
     auto tasks_after = task_allocations();
     REQUIRE(ready);
     REQUIRE(str(b) == "23456789");
@@ -246,13 +228,13 @@ TEST_CASE("read with buffered data allocates nothing and returns a ready future"
 
 TEST_CASE("read from a ready source allocates nothing either") {
     input_stream<char> in(make_memory_source(make_fragments({"0123456789", "abc"})));
-    std::size_t news_before = news;
+    std::size_t news_before = counting_new::count;
     auto tasks_before = task_allocations();
     auto f1 = in.read();
     auto f2 = in.read();
     auto f3 = in.read();
     bool ready = f1.available() && f2.available() && f3.available();
-    std::size_t news_after = news;
+    std::size_t news_after = counting_new::count;
     auto tasks_after = task_allocations();
     REQUIRE(ready);
     REQUIRE(news_after == news_before);

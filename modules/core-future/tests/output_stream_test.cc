@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "counting_new.hh"
+
 #include <cstdint>
 #include <cstdlib>
 #include <new>
@@ -12,25 +14,6 @@
 #include <vector>
 
 #include <reef/core/memory_stream.hh>
-
-// Counts every operator new on this thread, so tests can check what allocates.
-namespace {
-thread_local std::size_t news = 0;
-}  // namespace
-
-void* operator new(std::size_t n) {
-    ++news;
-    if (void* p = std::malloc(n ? n : 1)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
 
 using namespace reef;
 
@@ -91,7 +74,7 @@ TEST_CASE("a small write into a buffer with room allocates nothing and is ready"
     memory_sink_record rec;
     output_stream<char> out(make_memory_sink(rec), 1024);
     sync_wait(out.write("first"));  // allocates the buffer
-    std::size_t news_before = news;
+    std::size_t news_before = counting_new::count;
     auto tasks_before = task_allocations();
     bool all_ready = true;
     for (int i = 0; i < 100; ++i) {
@@ -99,7 +82,7 @@ TEST_CASE("a small write into a buffer with room allocates nothing and is ready"
         all_ready = all_ready && f.available() && !f.failed();
         f.ignore_ready_future();
     }
-    std::size_t news_after = news;
+    std::size_t news_after = counting_new::count;
     auto tasks_after = task_allocations();
     REQUIRE(all_ready);
     REQUIRE(news_after == news_before);

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "counting_new.hh"
+
 #include <cstdint>
 #include <cstdlib>
 #include <new>
@@ -10,25 +12,6 @@
 #include <vector>
 
 #include <reef/core/deleter.hh>
-
-// Counts every operator new on this thread, so tests can check what allocates.
-namespace {
-thread_local std::size_t news = 0;
-}  // namespace
-
-void* operator new(std::size_t n) {
-    ++news;
-    if (void* p = std::malloc(n ? n : 1)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
 
 using namespace reef;
 
@@ -47,14 +30,14 @@ struct counted_block {
 }  // namespace
 
 TEST_CASE("a default-constructed buffer is empty and owns nothing") {
-    std::size_t before = news;
+    std::size_t before = counting_new::count;
     temporary_buffer<char> b;
     REQUIRE(b.empty());
     REQUIRE(b.size() == 0);
     REQUIRE(b.get() == nullptr);
     REQUIRE(b.begin() == b.end());
     REQUIRE_FALSE(b.release());
-    REQUIRE(news == before);
+    REQUIRE(counting_new::count == before);
 }
 
 TEST_CASE("a buffer of a size allocates that many bytes, and a size of zero allocates nothing") {
@@ -109,13 +92,13 @@ TEST_CASE("shares and slices keep the memory until the last one is gone, then re
 
 TEST_CASE("sharing a malloc buffer allocates one node the first time and nothing after") {
     temporary_buffer<char> b(64);
-    std::size_t before = news;
+    std::size_t before = counting_new::count;
     auto s1 = b.share();
-    REQUIRE(news == before + 1);
+    REQUIRE(counting_new::count == before + 1);
     auto s2 = b.share();
     auto s3 = s1.share(1, 10);
     auto s4 = s3.share();
-    REQUIRE(news == before + 1);
+    REQUIRE(counting_new::count == before + 1);
     REQUIRE(s3.get() == b.get() + 1);
 }
 
@@ -123,10 +106,10 @@ TEST_CASE("sharing a custom deleter never allocates") {
     counted_block blk;
     {
         auto b = blk.buffer();
-        std::size_t before = news;
+        std::size_t before = counting_new::count;
         auto s1 = b.share();
         auto s2 = b.share(3, 3);
-        REQUIRE(news == before);
+        REQUIRE(counting_new::count == before);
     }
     REQUIRE(blk.releases == 1);
 }

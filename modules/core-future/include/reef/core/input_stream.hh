@@ -162,10 +162,9 @@ public:
     ///       std::string partial;
     ///       reef::future<reef::consumption_result<char>> operator()(reef::temporary_buffer<char> buf) {
     ///           using result = reef::consumption_result<char>;
-    ///           while (auto* nl = static_cast<const char*>(std::memchr(buf.get(), '\n', buf.size()))) {
-    ///               std::size_t len = nl - buf.get();
-    ///               partial.append(buf.get(), len);
-    ///               buf.trim_front(len + 1);
+    ///           for (std::size_t nl; (nl = reef::to_string_view(buf).find('\n')) != std::string_view::npos;) {
+    ///               partial.append(buf.get(), nl);
+    ///               buf.trim_front(nl + 1);
     ///               if (partial.empty()) {  // the blank line: give the rest back
     ///                   return reef::make_ready_future<result>(reef::stop_consuming<char>(std::move(buf)));
     ///               }

@@ -175,7 +175,9 @@ future<> output_stream<CharT>::write_slow(const char* p, std::size_t n, temporar
         end_ = 0;
     }
     std::size_t k = std::min(n, buf_.size() - end_);
-    std::memcpy(buf_.get_write() + end_, p, k);
+    if (k) {
+        std::memcpy(buf_.get_write() + end_, p, k);
+    }
     end_ += k;
     if (k == n) {
         return make_ready_future<>();
