@@ -4,7 +4,8 @@
 namespace reef {
 
 abort_source::abort_source(abort_source&& o) noexcept
-    : subscribers_(std::move(o.subscribers_)), reason_(std::exchange(o.reason_, nullptr)) {}
+    : subscribers_(std::move(o.subscribers_)),
+      reason_(std::exchange(o.reason_, nullptr)) {}
 
 abort_source& abort_source::operator=(abort_source&& o) noexcept {
     if (this != &o) {

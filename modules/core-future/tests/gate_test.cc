@@ -129,7 +129,10 @@ TEST_CASE("with_gate on a closed gate fails without calling the function") {
     gate g;
     sync_wait(g.close());
     bool called = false;
-    auto f = with_gate(g, [&] { called = true; return 1; });
+    auto f = with_gate(g, [&] {
+        called = true;
+        return 1;
+    });
     REQUIRE_THROWS_AS(sync_wait(std::move(f)), gate_closed_exception);
     REQUIRE_FALSE(called);
 }

@@ -26,7 +26,8 @@ future<> take(semaphore& s, std::size_t n, int id, std::vector<int>& log) {
 // Stands in for the reactor's timed wait: the test "expires" waiters by hand.
 struct manual_timeout_waiter final : semaphore_promise_waiter<void> {
     manual_timeout_waiter(std::size_t n, std::vector<manual_timeout_waiter*>& armed)
-        : semaphore_promise_waiter<void>(n), armed_(&armed) {}
+        : semaphore_promise_waiter<void>(n),
+          armed_(&armed) {}
     ~manual_timeout_waiter() override { std::erase(*armed_, this); }
     void on_queued() noexcept override { armed_->push_back(this); }
     std::vector<manual_timeout_waiter*>* armed_;

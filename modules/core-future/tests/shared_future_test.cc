@@ -23,8 +23,7 @@ void run_all() {
 
 // Silences the default report of abandoned failures while a test expects one.
 struct quiet_abandoned_failures {
-    abandoned_failure_handler prev =
-        set_abandoned_failure_handler([](const std::exception_ptr&) noexcept {});
+    abandoned_failure_handler prev = set_abandoned_failure_handler([](const std::exception_ptr&) noexcept {});
     ~quiet_abandoned_failures() { set_abandoned_failure_handler(prev); }
 };
 

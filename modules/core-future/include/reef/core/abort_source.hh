@@ -131,9 +131,8 @@ private:
     }
 
     template <typename F>
-    static constexpr bool fits_inline =
-        sizeof(F) <= inline_size && alignof(F) <= alignof(std::max_align_t) &&
-        std::is_nothrow_move_constructible_v<F>;
+    static constexpr bool fits_inline = sizeof(F) <= inline_size && alignof(F) <= alignof(std::max_align_t) &&
+                                        std::is_nothrow_move_constructible_v<F>;
 
     // The callable lives in storage_.
     template <typename F>

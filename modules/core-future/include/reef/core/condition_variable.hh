@@ -167,8 +167,8 @@ private:
     future<> wait_until(abort_source* as, Pred pred) {
         do {
             // Take the wakeup as a future, so a failure is forwarded without a throw.
-            auto woken = co_await detail::future_awaiter<void, detail::await_mode::as_future>(
-                as ? wait(*as) : wait());
+            auto woken =
+                co_await detail::future_awaiter<void, detail::await_mode::as_future>(as ? wait(*as) : wait());
             if (woken.failed()) {
                 co_await coroutine::exception(woken.get_exception());
             }

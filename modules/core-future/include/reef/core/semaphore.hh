@@ -91,7 +91,8 @@ public:
 
     /// A semaphore with `count` units and room for `max_waiters` queued waits.
     explicit semaphore(std::size_t count, std::size_t max_waiters = unlimited_waiters) noexcept
-        : count_(static_cast<std::ptrdiff_t>(count)), max_waiters_(max_waiters) {}
+        : count_(static_cast<std::ptrdiff_t>(count)),
+          max_waiters_(max_waiters) {}
     semaphore(const semaphore&) = delete;
     semaphore& operator=(const semaphore&) = delete;
     /// Fails the waits still queued with broken_semaphore.
@@ -274,7 +275,8 @@ template <typename T = void>
 class semaphore_abortable_waiter final : public semaphore_promise_waiter<T> {
 public:
     semaphore_abortable_waiter(std::size_t units, abort_source& as) noexcept
-        : semaphore_promise_waiter<T>(units), as_(&as) {}
+        : semaphore_promise_waiter<T>(units),
+          as_(&as) {}
 
 protected:
     void on_queued() noexcept override {
