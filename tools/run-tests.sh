@@ -29,7 +29,7 @@ release_setup=(-Dbuildtype=release)
 sanitize_setup=(-Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
     -Dcpp_args=-fno-sanitize-recover=undefined)
 # halt_on_error makes the first report fatal even where recovery was compiled in.
-sanitize_env=(ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1
+sanitize_env=(ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
 symbolizer=/usr/lib/llvm-16/bin/llvm-symbolizer
 if [[ -x $symbolizer ]]; then
