@@ -34,6 +34,20 @@ future<temporary_buffer<char>> fail_later(std::exception_ptr e) {
     co_return coroutine::exception(std::move(e));
 }
 
+// Completes a put of a memory sink. Touches only the record after a deferral, so a sink
+// destroyed with a put pending does not make it use freed memory.
+future<> finish_put(memory_sink_record& rec, bool later, std::exception_ptr e) {
+    ++rec.puts_in_flight;
+    rec.max_puts_in_flight = std::max(rec.max_puts_in_flight, rec.puts_in_flight);
+    if (later) {
+        co_await yield_to_scheduler{};
+    }
+    --rec.puts_in_flight;
+    if (e) {
+        co_await coroutine::exception(std::move(e));
+    }
+}
+
 bool deferred_call(memory_delivery d, std::size_t call) noexcept {
     switch (d) {
     case memory_delivery::ready:
@@ -188,15 +202,8 @@ void memory_data_sink::fail_after(std::size_t bytes, std::exception_ptr error) n
 
 future<> memory_data_sink::complete(bool ok) {
     const bool later = deferred_call(delivery_, ++calls_);
-    ++puts_pending_;
-    record_.max_puts_in_flight = std::max(record_.max_puts_in_flight, puts_pending_);
-    if (later) {
-        co_await yield_to_scheduler{};
-    }
-    --puts_pending_;
-    if (!ok) {
-        co_await coroutine::exception(or_default(error_, "memory sink failure"));
-    }
+    std::exception_ptr e = ok ? nullptr : or_default(error_, "memory sink failure");
+    return finish_put(record_, later, std::move(e));
 }
 
 future<> memory_data_sink::put(temporary_buffer<char> buf) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -303,6 +304,47 @@ TEST_CASE("a moved output stream keeps its buffered bytes") {
     sync_wait(b.write("def"));
     sync_wait(b.close());
     REQUIRE(rec.data == "abcdef");
+}
+
+namespace {
+// A sink that implements only put(temporary_buffer): gather puts use the default.
+struct single_put_sink final : data_sink_impl {
+    std::vector<std::string>* puts;
+    explicit single_put_sink(std::vector<std::string>* p) : puts(p) {}
+    using data_sink_impl::put;
+    future<> put(temporary_buffer<char> buf) override {
+        puts->emplace_back(buf.get(), buf.size());
+        return make_ready_future<>();
+    }
+};
+}  // namespace
+
+TEST_CASE("a sink without a gather put receives the buffers of a gather one by one, in order") {
+    std::vector<std::string> puts;
+    output_stream<char> out(data_sink(std::make_unique<single_put_sink>(&puts)), 8);
+    sync_wait(out.write("abc"));
+    sync_wait(out.write(temporary_buffer<char>::copy_of("0123456789")));
+    sync_wait(out.close());
+    REQUIRE(puts == std::vector<std::string>{"abc", "0123456789"});
+}
+
+TEST_CASE("a buffer handed to the sink without a copy is released once, when the sink lets go") {
+    int releases = 0;
+    static char block[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    {
+        memory_sink_record rec;
+        {
+            output_stream<char> out(make_memory_sink(rec, 8192, memory_delivery::deferred), 16);
+            temporary_buffer<char> b(block, 36, make_deleter([&] { ++releases; }));
+            sync_wait(out.write(b.share()));
+            sync_wait(out.write(std::move(b)));
+            sync_wait(out.close());
+        }
+        REQUIRE(rec.data == std::string(block) + block);
+        REQUIRE(rec.puts_in_flight == 0);
+        REQUIRE(releases == 0);  // the record still holds both shares
+    }
+    REQUIRE(releases == 1);
 }
 
 TEST_CASE("output stream tests leave no abandoned failures") {

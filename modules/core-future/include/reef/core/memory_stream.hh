@@ -88,6 +88,8 @@ struct memory_sink_record {
     std::vector<temporary_buffer<char>> buffers;
     /// data.size() at each flush() call.
     std::vector<std::size_t> flushes;
+    /// Number of put() calls whose future has not resolved yet.
+    std::size_t puts_in_flight = 0;
     /// The largest number of put() calls that were pending at the same time.
     std::size_t max_puts_in_flight = 0;
     /// Number of close() calls.
@@ -96,7 +98,8 @@ struct memory_sink_record {
 
 /// A data sink that records into a memory_sink_record. It can fail after a number of
 /// bytes: the put that would cross the limit records nothing and fails, and so do all
-/// later puts and flushes; close() still succeeds.
+/// later puts and flushes; close() still succeeds. Puts are recorded when called; with
+/// a deferred delivery their futures resolve later (failures too).
 class memory_data_sink final : public data_sink_impl {
 public:
     /// A sink recording into `record`, preferring buffers of `buffer_size` bytes.
@@ -127,7 +130,6 @@ private:
     std::exception_ptr error_;
     memory_delivery delivery_;
     std::size_t calls_ = 0;
-    std::size_t puts_pending_ = 0;
     bool failed_ = false;
 };
 
