@@ -16,6 +16,7 @@
 #include <reef/core/coroutine.hh>
 #include <reef/core/future.hh>
 #include <reef/core/generator.hh>
+#include <reef/core/parallel_for_each.hh>
 #include <reef/core/scheduler.hh>
 #include <reef/core/temporary_buffer.hh>
 #include <reef/core/when_all.hh>
@@ -546,6 +547,31 @@ const bool pfe_suspending_registered = reef::bench::add(
     },
     {.ops_per_iteration = fan_out,
      .description = "coroutine::parallel_for_each over 100 coroutines that each suspend once, per element"});
+
+const bool pfe_future_ready_registered = reef::bench::add(
+    "core/parallel_for_each_future_100_ready",
+    [](std::uint64_t n) -> reef::future<> {
+        std::array<int, fan_out> items{};
+        for (std::uint64_t i = 0; i < n; ++i) {
+            co_await reef::parallel_for_each(items, [](int v) {
+                keep(v);
+                return reef::make_ready_future<>();
+            });
+        }
+    },
+    {.ops_per_iteration = fan_out,
+     .description = "reef::parallel_for_each (future form) over 100 ready elements, per element"});
+
+const bool pfe_future_suspending_registered = reef::bench::add(
+    "core/parallel_for_each_future_100_suspending",
+    [](std::uint64_t n) -> reef::future<> {
+        std::array<int, fan_out> items{};
+        for (std::uint64_t i = 0; i < n; ++i) {
+            co_await reef::parallel_for_each(items, [](int v) { return suspending_element(v); });
+        }
+    },
+    {.ops_per_iteration = fan_out,
+     .description = "reef::parallel_for_each (future form) over 100 coroutines that suspend once, per element"});
 
 // ---------------------------------------------------------------------------------------
 // Generator

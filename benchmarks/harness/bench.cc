@@ -119,6 +119,7 @@ struct config {
     bool list = false;
     bool json = false;
     bool quick = false;
+    bool reverse = false;
     unsigned reps = 15;
     double min_time_ms = 20;
     unsigned warmup = 1;
@@ -138,6 +139,8 @@ void print_usage(const char* argv0) {
         "  --warmup N         unmeasured repetitions after calibration (default 1)\n"
         "  --quick            3 repetitions of ~2 ms: for CI (explicit --reps etc. win)\n"
         "  --cpu N            pin the process to CPU N\n"
+        "  --reverse          run the selected benchmarks in reverse order (alternate the\n"
+        "                     order between runs so that drift does not favour one end)\n"
         "  --check-budget F   exit 1 if allocations or tasks per op exceed the budget in F\n",
         argv0);
 }
@@ -185,6 +188,8 @@ std::optional<int> parse_args(int argc, char** argv, config& cfg) {
             cfg.json = true;
         } else if (a == "--quick") {
             cfg.quick = true;
+        } else if (a == "--reverse") {
+            cfg.reverse = true;
         } else if (a == "--filter") {
             auto v = value(a);
             if (!v) {
@@ -484,7 +489,7 @@ void print_json(const machine_info& m, const config& cfg, const std::vector<resu
     o << "  \"runner\": \"standalone sync_wait\",\n";
     o << "  \"config\": {\"reps\": " << cfg.reps << ", \"min_time_ms\": " << json_number(cfg.min_time_ms)
       << ", \"warmup\": " << cfg.warmup << ", \"quick\": " << (cfg.quick ? "true" : "false")
-      << ", \"cpu\": " << (cfg.cpu >= 0 ? std::to_string(cfg.cpu) : "null")
+      << ", \"reverse\": " << (cfg.reverse ? "true" : "false") << ", \"cpu\": " << (cfg.cpu >= 0 ? std::to_string(cfg.cpu) : "null")
       << ", \"filter\": " << json_string(cfg.filter) << "},\n";
     o << "  \"spread\": \"mad_ns is the median absolute deviation of the per-repetition ns/op\",\n";
     o << "  \"counts\": \"per op: (count of a run of 2n iterations - count of a run of n) / (n * "
@@ -519,12 +524,12 @@ void print_header(const machine_info& m, const config& cfg) {
     std::printf("# %u reps of ~%g ms, %u warm-up; cpu %s; spread = median absolute deviation; per op\n", cfg.reps,
                 cfg.min_time_ms, cfg.warmup, cfg.cpu >= 0 ? std::to_string(cfg.cpu).c_str() : "not pinned");
     std::printf("# allocs = heap + task allocations; task-al = task and coroutine-frame allocations alone\n");
-    std::printf("%-40s %10s %8s %10s %10s %9s %9s %9s\n", "benchmark", "median ns", "+-mad", "min", "max",
+    std::printf("%-44s %10s %8s %10s %10s %9s %9s %9s\n", "benchmark", "median ns", "+-mad", "min", "max",
                 "allocs", "task-al", "tasks");
 }
 
 void print_row(const result& r) {
-    std::printf("%-40s %10.2f %8.2f %10.2f %10.2f %9.3f %9.3f %9.3f\n", r.e->name.c_str(), r.median, r.mad, r.min,
+    std::printf("%-44s %10.2f %8.2f %10.2f %10.2f %9.3f %9.3f %9.3f\n", r.e->name.c_str(), r.median, r.mad, r.min,
                 r.max, r.allocs_per_op, r.task_allocs_per_op, r.tasks_per_op);
     std::fflush(stdout);
 }
@@ -825,9 +830,12 @@ int run_main(int argc, char** argv) {
             selected.push_back(&e);
         }
     }
+    if (cfg.reverse) {
+        std::reverse(selected.begin(), selected.end());
+    }
     if (cfg.list) {
         for (auto* e : selected) {
-            std::printf("%-40s %s\n", e->name.c_str(), e->description.c_str());
+            std::printf("%-44s %s\n", e->name.c_str(), e->description.c_str());
         }
         return 0;
     }

@@ -70,7 +70,7 @@ bool add(std::string name, Body body, options opts = {}) {
 /// Parses the command line, runs the selected benchmarks and reports them. Returns the
 /// process exit status (1 on a bad argument, a failing body or an exceeded budget).
 /// Options: --filter RE, --list, --json, --reps N, --min-time-ms MS, --warmup N,
-/// --quick, --cpu N, --check-budget FILE, --help.
+/// --quick, --cpu N, --reverse, --check-budget FILE, --help.
 int run_main(int argc, char** argv);
 
 /// Heap allocations (every form of global operator new) made by this thread so far.
