@@ -19,6 +19,13 @@
 using namespace reef;
 
 namespace {
+// Catch prints a const char* operand as a C string; compare addresses as addresses.
+const void* addr(const void* p) {
+    return p;
+}
+}  // namespace
+
+namespace {
 
 constexpr memory_delivery all_deliveries[] = {memory_delivery::ready, memory_delivery::deferred,
                                               memory_delivery::alternate};
@@ -107,7 +114,7 @@ TEST_CASE("read hands out the fragments of the source as they are, without copyi
     input_stream<char> in(make_memory_source(std::move(frags)));
     for (std::size_t i = 0; i < addrs.size(); ++i) {
         auto b = sync_wait(in.read());
-        REQUIRE(b.get() == addrs[i]);
+        REQUIRE(addr(b.get()) == addr(addrs[i]));
     }
     REQUIRE_FALSE(in.eof());
     REQUIRE(sync_wait(in.read()).empty());
@@ -164,9 +171,9 @@ TEST_CASE("read_exactly shares the fragment when the bytes sit in one") {
     const char* base = frags[0].get();
     input_stream<char> in(make_memory_source(std::move(frags)));
     auto h = sync_wait(in.read_exactly(6));
-    REQUIRE(h.get() == base);
+    REQUIRE(addr(h.get()) == addr(base));
     auto b = sync_wait(in.read_exactly(4));
-    REQUIRE(b.get() == base + 6);
+    REQUIRE(addr(b.get()) == addr(base + 6));
     REQUIRE(str(h) + str(b) == "headerbody");
 }
 
