@@ -247,9 +247,16 @@ public:
 
     /// Fails the future with a copy of the exception object `e`.
     template <typename E>
-        requires(!std::same_as<std::decay_t<E>, std::exception_ptr>)
+        requires(!std::same_as<std::decay_t<E>, std::exception_ptr> && !std::same_as<std::decay_t<E>, std::nullptr_t>)
     void set_exception(E&& e) noexcept {
         set_exception(std::make_exception_ptr(std::forward<E>(e)));
+    }
+
+    /// True while a result set now would reach somebody: false once the future was
+    /// destroyed unresolved or the result was already set. Lets a producer (a
+    /// semaphore, a queue) skip a waiter that went away instead of giving it units.
+    bool has_consumer() const noexcept {
+        return state_ != nullptr && (state_ != &local_ || local_.kind() == detail::state_kind::pending);
     }
 
 private:
@@ -650,7 +657,7 @@ inline future<T> make_exception_future(std::exception_ptr e) noexcept {
 
 /// A future failed with a copy of the exception object `e`.
 template <typename T = void, typename E>
-    requires(!std::same_as<std::decay_t<E>, std::exception_ptr>)
+    requires(!std::same_as<std::decay_t<E>, std::exception_ptr> && !std::same_as<std::decay_t<E>, std::nullptr_t>)
 inline future<T> make_exception_future(E&& e) noexcept {
     return make_exception_future<T>(std::make_exception_ptr(std::forward<E>(e)));
 }

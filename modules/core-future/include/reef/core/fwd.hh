@@ -36,11 +36,22 @@ class condition_variable;
 class shared_mutex;
 template <typename T>
 class queue;
+template <typename T>
+class pipe;
+template <typename T>
+class pipe_reader;
+template <typename T>
+class pipe_writer;
+class semaphore;
+class semaphore_units;
 
 struct broken_promise;
 struct broken_semaphore;
 struct semaphore_timed_out;
 struct abort_requested_exception;
 struct gate_closed_exception;
+struct semaphore_queue_full;
+struct broken_pipe_exception;
+struct broken_condition_variable;
 
 }  // namespace reef
