@@ -15,6 +15,12 @@ semaphore::~semaphore() {
 void semaphore::wake() noexcept {
     while (!waiters_.empty()) {
         semaphore_waiter& w = waiters_.front();
+        if (!w.wanted()) {
+            waiters_.pop_front();  // its future is gone: granting would leak the units
+            --nr_waiters_;
+            delete &w;
+            continue;
+        }
         if (count_ < 0 || static_cast<std::size_t>(count_) < w.units_) {
             break;  // FIFO: the head blocks everyone behind it
         }

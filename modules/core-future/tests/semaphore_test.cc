@@ -444,3 +444,26 @@ TEST_CASE("many coroutines share a semaphore without exceeding it") {
     REQUIRE(inside == 0);
     REQUIRE(s.available_units() == 3);
 }
+
+TEST_CASE("a queued wait whose future was dropped does not swallow units") {
+    reef::semaphore sem(0);
+    {
+        auto dropped = sem.wait(2);
+        REQUIRE_FALSE(dropped.available());
+    }
+    auto kept = sem.wait(1);
+    sem.signal(2);
+    REQUIRE(kept.available());
+    kept.get();
+    REQUIRE(sem.available_units() == 1);
+    {
+        auto dropped_units = reef::get_units(sem, 5);
+    }
+    sem.signal(4);
+    REQUIRE(sem.available_units() == 5);
+    REQUIRE(sem.waiters() == 0);  // skipped when the signal reached it
+    auto after = sem.wait(5);
+    REQUIRE(after.available());
+    after.get();
+    REQUIRE(sem.waiters() == 0);
+}

@@ -73,6 +73,9 @@ protected:
     virtual void on_granted() noexcept = 0;
     /// Fail the waiter's future with `e`.
     virtual void on_failed(std::exception_ptr e) noexcept = 0;
+    /// False when nobody waits for the result any more (its future was dropped): the
+    /// semaphore then drops the waiter instead of granting it units nobody would return.
+    virtual bool wanted() const noexcept { return true; }
 
 private:
     friend class semaphore;
@@ -101,8 +104,8 @@ public:
     /// Takes `n` units, waiting (FIFO) until they are available. Ready at once, without
     /// allocating, when no one waits and `n` units are there; otherwise allocates one
     /// waiter node. Fails with the broken() exception, or with semaphore_queue_full when
-    /// max_waiters() waits are already queued. Dropping the future of a queued wait
-    /// loses the units it is granted: keep it until it resolves.
+    /// max_waiters() waits are already queued. A queued wait whose future is dropped
+    /// is skipped when it reaches the head of the queue: it takes no units.
     future<> wait(std::size_t n = 1);
 
     /// Like wait(n), and the wait fails with `as`'s reason when `as` is aborted before
@@ -264,6 +267,7 @@ protected:
         }
     }
     void on_failed(std::exception_ptr e) noexcept override { pr_.set_exception(std::move(e)); }
+    bool wanted() const noexcept override { return pr_.has_consumer(); }
 
 private:
     promise<T> pr_;
