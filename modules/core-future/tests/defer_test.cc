@@ -76,9 +76,7 @@ TEST_CASE("a deferred action can be returned from a function and kept in a vecto
 TEST_CASE("defer keeps a copy of an lvalue function") {
     std::string log;
     auto fn = [&log]() noexcept { log += "x"; };
-    {
-        auto d = defer(fn);
-    }
+    { auto d = defer(fn); }
     fn();
     REQUIRE(log == "xx");
 }

@@ -72,10 +72,11 @@ TEST_CASE("do_with keeps the values at stable addresses until a pending future r
 
 TEST_CASE("do_with keeps a coroutine lambda alive while it is suspended") {
     promise<int> p;
-    auto f = do_with(std::string("x"), [&p, suffix = std::string("-suffix")](std::string& s) -> future<std::string> {
-        int n = co_await p.get_future();
-        co_return s + std::to_string(n) + suffix;
-    });
+    auto f = do_with(std::string("x"),
+                     [&p, suffix = std::string("-suffix")](std::string& s) -> future<std::string> {
+                         int n = co_await p.get_future();
+                         co_return s + std::to_string(n) + suffix;
+                     });
     p.set_value(4);
     REQUIRE(sync_wait(std::move(f)) == "x4-suffix");
 }

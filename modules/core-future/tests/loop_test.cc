@@ -73,7 +73,8 @@ TEST_CASE("repeat runs ten million ready iterations without growing the stack") 
     stack_span span;
     auto f = repeat([&] {
         span.note();
-        return make_ready_future<stop_iteration>(++n == 10'000'000 ? stop_iteration::yes : stop_iteration::no);
+        return make_ready_future<stop_iteration>(++n == 10'000'000 ? stop_iteration::yes
+                                                                   : stop_iteration::no);
     });
     sync_wait(std::move(f));
     REQUIRE(n == 10'000'000);
@@ -266,9 +267,8 @@ TEST_CASE("repeat_until_value forwards thrown and returned failures") {
 TEST_CASE("repeat_until_value under preemption completes through the queue") {
     forced_preemption preempt;
     int n = 0;
-    auto f = repeat_until_value([&]() -> std::optional<int> {
-        return ++n == 300 ? std::optional<int>(n) : std::nullopt;
-    });
+    auto f = repeat_until_value(
+        [&]() -> std::optional<int> { return ++n == 300 ? std::optional<int>(n) : std::nullopt; });
     REQUIRE(sync_wait(std::move(f)) == 300);
 }
 
@@ -286,10 +286,11 @@ TEST_CASE("do_until checks the condition before every call") {
 TEST_CASE("do_until waits for unready actions") {
     promise_source src;
     int n = 0;
-    auto f = do_until([&] { return n == 3; }, [&] {
-        ++n;
-        return src.next();
-    });
+    auto f = do_until([&] { return n == 3; },
+                      [&] {
+                          ++n;
+                          return src.next();
+                      });
     for (int i = 0; i < 3; ++i) {
         REQUIRE_FALSE(f.available());
         src.promises.back().set_value();
@@ -304,11 +305,12 @@ TEST_CASE("do_until fails when the condition throws or the action fails") {
     auto cond_throws = do_until([]() -> bool { throw std::runtime_error("cond"); }, [] {});
     REQUIRE_THROWS_WITH(cond_throws.get(), "cond");
     int n = 0;
-    auto action_throws = do_until([] { return false; }, [&] {
-        if (++n == 4) {
-            throw std::runtime_error("action");
-        }
-    });
+    auto action_throws = do_until([] { return false; },
+                                  [&] {
+                                      if (++n == 4) {
+                                          throw std::runtime_error("action");
+                                      }
+                                  });
     REQUIRE_THROWS_WITH(action_throws.get(), "action");
     promise<> p;
     auto action_fails_later = do_until([] { return false; }, [&] { return p.get_future(); });
@@ -437,7 +439,9 @@ TEST_CASE("dropping the future of a running loop does not crash") {
     promise_source src;
     int n = 0;
     {
-        auto f = repeat([&] { return src.next().then([&] { return ++n == 2 ? stop_iteration::yes : stop_iteration::no; }); });
+        auto f = repeat([&] {
+            return src.next().then([&] { return ++n == 2 ? stop_iteration::yes : stop_iteration::no; });
+        });
     }
     src.promises.back().set_value();
     run_pending_tasks();

@@ -126,14 +126,14 @@ TEST_CASE("parallel_for_each mixes ready failures, ready values and pending call
     promise<> p;
     auto f = parallel_for_each(v, [&](int i) {
         switch (i) {
-        case 0:
-            return make_ready_future<>();
-        case 1:
-            return make_exception_future<>(error("returned"));
-        case 2:
-            return p.get_future();
-        default:
-            return make_exception_future<>(error("another"));
+            case 0:
+                return make_ready_future<>();
+            case 1:
+                return make_exception_future<>(error("returned"));
+            case 2:
+                return p.get_future();
+            default:
+                return make_exception_future<>(error("another"));
         }
     });
     REQUIRE_FALSE(f.available());

@@ -157,9 +157,7 @@ TEST_CASE("the losers of when_any can be awaited later by a coroutine") {
 TEST_CASE("dropping the future of when_any before anything completes is safe") {
     promise<int> p0;
     promise<int> p1;
-    {
-        auto f = when_any(p0.get_future(), p1.get_future());
-    }
+    { auto f = when_any(p0.get_future(), p1.get_future()); }
     p1.set_value(1);
     run_pending_tasks();
     p0.set_value(0);

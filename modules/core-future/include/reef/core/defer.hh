@@ -13,7 +13,8 @@ namespace reef {
 /// destructor: if it throws, std::terminate is called.
 template <typename Func>
 class [[nodiscard]] deferred_action {
-    static_assert(std::is_nothrow_move_constructible_v<Func>, "defer(): the function must be nothrow-movable");
+    static_assert(std::is_nothrow_move_constructible_v<Func>,
+                  "defer(): the function must be nothrow-movable");
     static_assert(std::is_invocable_v<Func&>, "defer(): the function must be callable without arguments");
 
 public:

@@ -60,7 +60,8 @@ public:
 private:
     template <typename... A, std::size_t... I>
     do_with_holder(std::tuple<A...>&& args, std::index_sequence<I...>)
-        : values_(std::get<I>(std::move(args))...), func_(std::get<sizeof...(T)>(std::move(args))) {}
+        : values_(std::get<I>(std::move(args))...),
+          func_(std::get<sizeof...(T)>(std::move(args))) {}
 
     std::tuple<T...> values_;
     Func func_;

@@ -31,7 +31,8 @@ template <typename R, typename I, typename Body>
 class loop_task final : public task {
 public:
     loop_task(Body&& body, future<I>&& fut) noexcept(std::is_nothrow_move_constructible_v<Body>)
-        : body_(std::move(body)), fut_(std::move(fut)) {}
+        : body_(std::move(body)),
+          fut_(std::move(fut)) {}
 
     /// Takes the result future, then waits for (or schedules) the iteration in flight.
     future<R> start() noexcept {
@@ -237,9 +238,10 @@ template <typename AsyncAction>
     requires std::is_invocable_v<AsyncAction&>
 auto repeat_until_value(AsyncAction&& action) noexcept {
     using opt = typename futurize_result_t<AsyncAction&>::value_type;
-    static_assert(requires { typename opt::value_type; } &&
-                      std::is_same_v<opt, std::optional<typename opt::value_type>>,
-                  "repeat_until_value() takes a function returning std::optional<T> or a future of it");
+    static_assert(
+        requires { typename opt::value_type; } &&
+            std::is_same_v<opt, std::optional<typename opt::value_type>>,
+        "repeat_until_value() takes a function returning std::optional<T> or a future of it");
     using T = typename opt::value_type;
     using body = detail::repeat_until_value_body<T, AsyncAction&&>;
     return detail::run_loop<T>(body{std::forward<AsyncAction>(action)}, make_ready_future<opt>(std::nullopt));

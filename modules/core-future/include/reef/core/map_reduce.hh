@@ -212,9 +212,10 @@ concept reducer_object = requires(std::decay_t<R>& r) { r.get(); };
 /// fails with the first failure (others are consumed, no further reduction). Does not
 /// allocate when every mapped value is ready; otherwise allocates one task and a vector
 /// of the late futures. `mapper` is not kept: its pending futures must not need it.
-template <std::input_iterator Iterator, std::sentinel_for<Iterator> Sentinel, typename Mapper, typename Initial,
-          typename Reduce>
-future<Initial> map_reduce(Iterator begin, Sentinel end, Mapper&& mapper, Initial initial, Reduce&& reduce) noexcept {
+template <std::input_iterator Iterator, std::sentinel_for<Iterator> Sentinel, typename Mapper,
+          typename Initial, typename Reduce>
+future<Initial> map_reduce(Iterator begin, Sentinel end, Mapper&& mapper, Initial initial,
+                           Reduce&& reduce) noexcept {
     using reducer = detail::fold_reducer<Initial, std::decay_t<Reduce>>;
     return detail::map_reduce_impl(std::move(begin), std::move(end), mapper,
                                    reducer{std::move(initial), std::forward<Reduce>(reduce)});
@@ -234,7 +235,8 @@ future<Initial> map_reduce(Range&& range, Mapper&& mapper, Initial initial, Redu
 /// once every mapped future resolved. The reducer is moved (copied if an lvalue) into
 /// the operation. A reducer whose operator() returns void costs no allocation when every
 /// value is ready; one returning future<> is placed in its task at once (one allocation).
-template <std::input_iterator Iterator, std::sentinel_for<Iterator> Sentinel, typename Mapper, typename Reducer>
+template <std::input_iterator Iterator, std::sentinel_for<Iterator> Sentinel, typename Mapper,
+          typename Reducer>
     requires detail::reducer_object<Reducer>
 auto map_reduce(Iterator begin, Sentinel end, Mapper&& mapper, Reducer&& reducer) noexcept {
     return detail::map_reduce_impl(std::move(begin), std::move(end), mapper,

@@ -199,7 +199,8 @@ future<> parallel_for_each(Range&& range, Func&& func) noexcept {
 /// min(max_concurrent, remaining + 1) slot tasks; the loop yields when preemption is due.
 template <std::forward_iterator Iterator, std::sentinel_for<Iterator> Sentinel, typename Func>
     requires detail::returns_void_future<Func&, std::iter_reference_t<Iterator>>
-future<> max_concurrent_for_each(Iterator begin, Sentinel end, std::size_t max_concurrent, Func&& func) noexcept {
+future<> max_concurrent_for_each(Iterator begin, Sentinel end, std::size_t max_concurrent,
+                                 Func&& func) noexcept {
     using state = detail::concurrent_for_each_state<Iterator, Sentinel, std::decay_t<Func>>;
     std::exception_ptr first;
     while (begin != end) {
@@ -212,7 +213,8 @@ future<> max_concurrent_for_each(Iterator begin, Sentinel end, std::size_t max_c
         try {
             auto remaining = static_cast<std::size_t>(std::ranges::distance(begin, end));
             std::size_t k = std::min(std::max<std::size_t>(max_concurrent, 1), remaining + 1);
-            auto* s = new state(std::move(begin), std::move(end), std::forward<Func>(func), std::move(first), k);
+            auto* s =
+                new state(std::move(begin), std::move(end), std::forward<Func>(func), std::move(first), k);
             return s->start(std::move(f));
         } catch (...) {
             return make_exception_future<>(std::current_exception());

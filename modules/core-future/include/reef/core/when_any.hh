@@ -75,8 +75,8 @@ class when_any_state {
         std::size_t index_ = 0;
     };
     static constexpr std::size_t fixed_waiters = waiter_count<Seq>::value;
-    using waiters_type = std::conditional_t<fixed_waiters == 0, std::unique_ptr<waiter[]>,
-                                            std::array<waiter, fixed_waiters>>;
+    using waiters_type =
+        std::conditional_t<fixed_waiters == 0, std::unique_ptr<waiter[]>, std::array<waiter, fixed_waiters>>;
 
 public:
     explicit when_any_state(Seq&& seq) : futures_(std::move(seq)) {
@@ -158,7 +158,8 @@ future<when_any_result<std::tuple<future<T>...>>> when_any(future<T>&&... futs) 
 /// future is ready, also the waiting state and an array of one waiter task per future.
 template <std::input_iterator Iterator, std::sentinel_for<Iterator> Sentinel>
     requires is_future_v<std::iter_value_t<Iterator>>
-future<when_any_result<std::vector<std::iter_value_t<Iterator>>>> when_any(Iterator begin, Sentinel end) noexcept {
+future<when_any_result<std::vector<std::iter_value_t<Iterator>>>> when_any(Iterator begin,
+                                                                           Sentinel end) noexcept {
     using seq = std::vector<std::iter_value_t<Iterator>>;
     using result_type = when_any_result<seq>;
     try {
