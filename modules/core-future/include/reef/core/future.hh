@@ -501,8 +501,9 @@ public:
     auto operator co_await() && noexcept;
     auto operator co_await() & noexcept;
 
-    /// Internal: makes `t` run when this pending future resolves. The future must stay
-    /// where it is until then (it lives in a coroutine frame while awaited).
+    /// Internal: makes `t` run when this pending future resolves (nullptr: nobody).
+    /// The future must stay where it is until then (it lives in a coroutine frame or a
+    /// task while awaited).
     void set_waiter(task* t) noexcept {
         assert(promise_ && !state_.available());
         promise_->task_ = t;

@@ -36,7 +36,8 @@ inline scheduling_group current_scheduling_group() noexcept {
 }
 
 /// A unit of work. run_and_dispose() runs it once and releases it (deletes it, or
-/// resumes the coroutine frame that owns it). Tasks are owned by one thread.
+/// resumes the coroutine frame that owns it). Tasks are owned by one thread, and a task
+/// is in a scheduler queue at most once at a time: schedule it again only after it ran.
 class task {
 public:
     explicit task(scheduling_group sg = current_scheduling_group()) noexcept
