@@ -10,36 +10,15 @@
 
 #include <reef/core/coroutine.hh>
 
-namespace {
-thread_local std::uint64_t heap_allocs = 0;
-}
-
+#ifndef REEF_SANITIZE
 // Sanitizer builds keep their own allocator (it finds misuse): heap counts stay zero
 // there and only task allocations are checked.
-#ifndef REEF_SANITIZE
-void* operator new(std::size_t n) {
-    ++heap_allocs;
-    if (void* p = std::malloc(n ? n : 1)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-    return ::operator new(n);
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    std::free(p);
-}
+#include "counting_new.hh"
+#define HEAP_COUNT() std::uint64_t(counting_new::count)
+#else
+#define HEAP_COUNT() std::uint64_t(0)
 #endif
+
 
 using namespace reef;
 
@@ -51,11 +30,11 @@ struct counts {
 };
 
 counts now() {
-    return {heap_allocs, task_allocations()};
+    return {HEAP_COUNT(), task_allocations()};
 }
 
 counts since(counts c) {
-    return {heap_allocs - c.heap, task_allocations() - c.tasks};
+    return {HEAP_COUNT() - c.heap, task_allocations() - c.tasks};
 }
 
 [[gnu::noinline]] future<int> ready_coroutine(int x) {

@@ -2,24 +2,17 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hh"
+
 #include <deque>
 #include <optional>
 #include <stdexcept>
 #include <vector>
 
 using namespace reef;
+using namespace reef::testing;
 
 namespace {
-
-struct no_abandoned_failures {
-    std::uint64_t before = abandoned_failures();
-    ~no_abandoned_failures() { CHECK(abandoned_failures() == before); }
-};
-
-void run_all() {
-    while (run_pending_tasks() != 0) {
-    }
-}
 
 future<> wait_and_log(condition_variable& cv, int id, std::vector<int>& log) {
     co_await cv.wait();

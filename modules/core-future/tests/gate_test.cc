@@ -2,19 +2,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hh"
+
 #include <stdexcept>
 #include <vector>
 
 using namespace reef;
-
-namespace {
-
-struct no_abandoned_failures {
-    std::uint64_t before = abandoned_failures();
-    ~no_abandoned_failures() { CHECK(abandoned_failures() == before); }
-};
-
-}  // namespace
+using namespace reef::testing;
 
 TEST_CASE("closing an empty gate resolves at once") {
     no_abandoned_failures guard;

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hh"
+
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -10,19 +12,9 @@
 #include <vector>
 
 using namespace reef;
+using namespace reef::testing;
 
 namespace {
-
-// Makes need_preempt() true for as long as it lives.
-struct forced_preemption {
-    detail::preemption_monitor monitor;
-    const detail::preemption_monitor* previous;
-    forced_preemption() {
-        monitor.head.store(1);
-        previous = set_preemption_monitor(&monitor);
-    }
-    ~forced_preemption() { set_preemption_monitor(previous); }
-};
 
 // Records the lowest and highest stack addresses seen by a loop body.
 struct stack_span {

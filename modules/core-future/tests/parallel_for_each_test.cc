@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hh"
+
 #include <list>
 #include <map>
 #include <numeric>
@@ -9,18 +11,9 @@
 #include <vector>
 
 using namespace reef;
+using namespace reef::testing;
 
 namespace {
-
-struct forced_preemption {
-    detail::preemption_monitor monitor;
-    const detail::preemption_monitor* previous;
-    forced_preemption() {
-        monitor.head.store(1);
-        previous = set_preemption_monitor(&monitor);
-    }
-    ~forced_preemption() { set_preemption_monitor(previous); }
-};
 
 std::exception_ptr error(const char* what) {
     return std::make_exception_ptr(std::runtime_error(what));

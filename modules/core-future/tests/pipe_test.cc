@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hh"
+
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -9,20 +11,7 @@
 #include <vector>
 
 using namespace reef;
-
-namespace {
-
-struct no_abandoned_failures {
-    std::uint64_t before = abandoned_failures();
-    ~no_abandoned_failures() { CHECK(abandoned_failures() == before); }
-};
-
-void run_all() {
-    while (run_pending_tasks() != 0) {
-    }
-}
-
-}  // namespace
+using namespace reef::testing;
 
 TEST_CASE("items written to a pipe are read in order, then the end of stream") {
     no_abandoned_failures guard;

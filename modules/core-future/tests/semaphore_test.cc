@@ -2,21 +2,19 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hh"
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 using namespace reef;
+using namespace reef::testing;
 
 namespace {
 
 // Checks that a test leaves no failed future unobserved.
-struct no_abandoned_failures {
-    std::uint64_t before = abandoned_failures();
-    ~no_abandoned_failures() { CHECK(abandoned_failures() == before); }
-};
-
 // Waits for `n` units, then records `id`.
 future<> take(semaphore& s, std::size_t n, int id, std::vector<int>& log) {
     co_await s.wait(n);
@@ -32,11 +30,6 @@ struct manual_timeout_waiter final : semaphore_promise_waiter<void> {
     void on_queued() noexcept override { armed_->push_back(this); }
     std::vector<manual_timeout_waiter*>* armed_;
 };
-
-void run_all() {
-    while (run_pending_tasks() != 0) {
-    }
-}
 
 }  // namespace
 

@@ -2,24 +2,17 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hh"
+
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 using namespace reef;
+using namespace reef::testing;
 
 namespace {
-
-struct no_abandoned_failures {
-    std::uint64_t before = abandoned_failures();
-    ~no_abandoned_failures() { CHECK(abandoned_failures() == before); }
-};
-
-void run_all() {
-    while (run_pending_tasks() != 0) {
-    }
-}
 
 future<> reader(shared_mutex& mx, std::string id, std::vector<std::string>& log, future<> release) {
     co_await mx.lock_shared();

@@ -10,32 +10,18 @@
 
 using namespace reef;
 
-namespace {
-thread_local std::size_t heap_allocations = 0;
-}  // namespace
-
 // Counts the heap allocations of this test program. Not under sanitizers, whose runtime
 // owns operator new.
 #ifndef REEF_SANITIZE
-void* operator new(std::size_t n) {
-    ++heap_allocations;
-    if (void* p = std::malloc(n ? n : 1)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
+#include "counting_new.hh"
 #endif
 
 namespace {
 
 struct alloc_counter {
-    std::size_t heap = heap_allocations;
+    #ifndef REEF_SANITIZE
+    std::size_t heap = counting_new::count;
+#endif
     std::uint64_t tasks = task_allocations();
     // True if exactly n heap allocations were made (always true where they are not counted).
     bool heap_is(std::size_t n) const {
@@ -43,7 +29,7 @@ struct alloc_counter {
         (void)n;
         return true;
 #else
-        return heap_allocations - heap == n;
+        return counting_new::count - heap == n;
 #endif
     }
     std::uint64_t task_delta() const { return task_allocations() - tasks; }
