@@ -123,7 +123,8 @@ const bool floor_registered = reef::bench::add(
         }
         keep(s);
     },
-    {.description = "floor: call + co_await + co_return of a minimal eager task (free-list frame, not inlined)"});
+    {.description =
+         "floor: call + co_await + co_return of a minimal eager task (free-list frame, not inlined)"});
 
 // ---------------------------------------------------------------------------------------
 // Shared pieces
@@ -233,23 +234,23 @@ const bool then_chain_registered = reef::bench::add(
     },
     {.ops_per_iteration = chain_depth, .description = "one then() link of a 32-deep chain resolved later"});
 
-const bool then_chain_exception_registered = reef::bench::add(
-    "core/then_chain32_exception_link",
-    [](std::uint64_t n) -> reef::future<> {
-        for (std::uint64_t i = 0; i < n; ++i) {
-            reef::promise<int> p;
-            reef::future<int> f = p.get_future();
-            for (int k = 0; k < chain_depth; ++k) {
-                f = f.then([](int v) { return v + 1; });
-            }
-            p.set_exception(bench_failure());
-            auto r = co_await reef::coroutine::as_future(std::move(f));
-            expect(r.failed(), "the chain should have failed");
-            r.ignore_ready_future();
-        }
-    },
-    {.ops_per_iteration = chain_depth,
-     .description = "one then() link of a 32-deep chain propagating a failure set later"});
+const bool then_chain_exception_registered =
+    reef::bench::add("core/then_chain32_exception_link",
+                     [](std::uint64_t n) -> reef::future<> {
+                         for (std::uint64_t i = 0; i < n; ++i) {
+                             reef::promise<int> p;
+                             reef::future<int> f = p.get_future();
+                             for (int k = 0; k < chain_depth; ++k) {
+                                 f = f.then([](int v) { return v + 1; });
+                             }
+                             p.set_exception(bench_failure());
+                             auto r = co_await reef::coroutine::as_future(std::move(f));
+                             expect(r.failed(), "the chain should have failed");
+                             r.ignore_ready_future();
+                         }
+                     },
+                     {.ops_per_iteration = chain_depth,
+                      .description = "one then() link of a 32-deep chain propagating a failure set later"});
 
 // ---------------------------------------------------------------------------------------
 // Coroutine calls and co_await
@@ -291,16 +292,16 @@ const bool call_no_suspend_registered = reef::bench::add(
     },
     {.description = "the same callee without a suspension point: clang elides its frame allocation"});
 
-const bool await_ready_registered = reef::bench::add(
-    "core/co_await_ready",
-    [](std::uint64_t n) -> reef::future<> {
-        int s = 0;
-        for (std::uint64_t i = 0; i < n; ++i) {
-            s += co_await reef::make_ready_future<int>(opaque(int(i)));
-        }
-        keep(s);
-    },
-    {.description = "co_await a ready future<int> in a running coroutine"});
+const bool await_ready_registered =
+    reef::bench::add("core/co_await_ready",
+                     [](std::uint64_t n) -> reef::future<> {
+                         int s = 0;
+                         for (std::uint64_t i = 0; i < n; ++i) {
+                             s += co_await reef::make_ready_future<int>(opaque(int(i)));
+                         }
+                         keep(s);
+                     },
+                     {.description = "co_await a ready future<int> in a running coroutine"});
 
 [[gnu::noinline]] reef::future<int> await_ready_callee(int x) {
     co_return co_await reef::make_ready_future<int>(x) + 1;
@@ -358,7 +359,8 @@ const bool await_unready_registered = reef::bench::add(
 
 // The same, awaiting with as_future and failing with coroutine::exception: no rethrow.
 [[gnu::noinline]] reef::future<int> as_future_chain(int depth, reef::future<int>& leaf) {
-    auto f = co_await reef::coroutine::as_future(depth == 0 ? std::move(leaf) : as_future_chain(depth - 1, leaf));
+    auto f =
+        co_await reef::coroutine::as_future(depth == 0 ? std::move(leaf) : as_future_chain(depth - 1, leaf));
     if (f.failed()) {
         co_return reef::coroutine::exception(f.get_exception());
     }
@@ -399,15 +401,17 @@ reef::future<> run_chain(chain_fn chain, int links, bool fail, std::uint64_t n) 
     keep(sum);
 }
 
-const bool await_chain_registered = reef::bench::add(
-    "core/co_await_chain32_link",
-    [](std::uint64_t n) { return run_chain(await_chain, chain_depth, false, n); },
-    {.ops_per_iteration = chain_depth, .description = "one co_await link of a 32-deep coroutine chain resolved later"});
+const bool await_chain_registered =
+    reef::bench::add("core/co_await_chain32_link",
+                     [](std::uint64_t n) { return run_chain(await_chain, chain_depth, false, n); },
+                     {.ops_per_iteration = chain_depth,
+                      .description = "one co_await link of a 32-deep coroutine chain resolved later"});
 
-const bool as_future_chain_registered = reef::bench::add(
-    "core/as_future_chain32_link",
-    [](std::uint64_t n) { return run_chain(as_future_chain, chain_depth, false, n); },
-    {.ops_per_iteration = chain_depth, .description = "the same chain, each link awaited with coroutine::as_future"});
+const bool as_future_chain_registered =
+    reef::bench::add("core/as_future_chain32_link",
+                     [](std::uint64_t n) { return run_chain(as_future_chain, chain_depth, false, n); },
+                     {.ops_per_iteration = chain_depth,
+                      .description = "the same chain, each link awaited with coroutine::as_future"});
 
 // ---------------------------------------------------------------------------------------
 // Exceptions through 10 coroutine levels, resolved later (per level)
@@ -456,15 +460,15 @@ const bool yield_new_registered = reef::bench::add(
     },
     {.description = "maybe_yield() not yielding inside a new coroutine (Seastar's form: includes the call)"});
 
-const bool yield_yes_registered = reef::bench::add(
-    "core/maybe_yield_yielding",
-    [](std::uint64_t n) -> reef::future<> {
-        forced_preemption always;
-        for (std::uint64_t i = 0; i < n; ++i) {
-            co_await reef::coroutine::maybe_yield();
-        }
-    },
-    {.description = "co_await maybe_yield() with preemption forced: requeue and resume"});
+const bool yield_yes_registered =
+    reef::bench::add("core/maybe_yield_yielding",
+                     [](std::uint64_t n) -> reef::future<> {
+                         forced_preemption always;
+                         for (std::uint64_t i = 0; i < n; ++i) {
+                             co_await reef::coroutine::maybe_yield();
+                         }
+                     },
+                     {.description = "co_await maybe_yield() with preemption forced: requeue and resume"});
 
 // ---------------------------------------------------------------------------------------
 // Combinators
@@ -571,7 +575,8 @@ const bool pfe_future_suspending_registered = reef::bench::add(
         }
     },
     {.ops_per_iteration = fan_out,
-     .description = "reef::parallel_for_each (future form) over 100 coroutines that suspend once, per element"});
+     .description =
+         "reef::parallel_for_each (future form) over 100 coroutines that suspend once, per element"});
 
 // ---------------------------------------------------------------------------------------
 // Generator
@@ -582,46 +587,46 @@ reef::coroutine::generator<int> count_to(std::uint64_t n) {
     }
 }
 
-const bool generator_registered = reef::bench::add(
-    "core/generator_yield",
-    [](std::uint64_t n) -> reef::future<> {
-        auto g = count_to(n);
-        long sum = 0;
-        std::uint64_t seen = 0;
-        while (auto v = co_await g()) {
-            sum += *v;
-            ++seen;
-        }
-        expect(seen == n, "the generator produced the wrong number of values");
-        keep(sum);
-    },
-    {.description = "one co_yield of a generator<int> pulled by co_await g()"});
+const bool generator_registered =
+    reef::bench::add("core/generator_yield",
+                     [](std::uint64_t n) -> reef::future<> {
+                         auto g = count_to(n);
+                         long sum = 0;
+                         std::uint64_t seen = 0;
+                         while (auto v = co_await g()) {
+                             sum += *v;
+                             ++seen;
+                         }
+                         expect(seen == n, "the generator produced the wrong number of values");
+                         keep(sum);
+                     },
+                     {.description = "one co_yield of a generator<int> pulled by co_await g()"});
 
 // ---------------------------------------------------------------------------------------
 // temporary_buffer
 
-const bool buffer_share_registered = reef::bench::add(
-    "core/temporary_buffer_share",
-    [](std::uint64_t n) {
-        reef::temporary_buffer<char> b(4096);
-        for (std::uint64_t i = 0; i < n; ++i) {
-            auto s = b.share();
-            keep(s.get());
-        }
-    },
-    {.description = "share() of a 4 KiB temporary_buffer<char> and drop of the share"});
+const bool buffer_share_registered =
+    reef::bench::add("core/temporary_buffer_share",
+                     [](std::uint64_t n) {
+                         reef::temporary_buffer<char> b(4096);
+                         for (std::uint64_t i = 0; i < n; ++i) {
+                             auto s = b.share();
+                             keep(s.get());
+                         }
+                     },
+                     {.description = "share() of a 4 KiB temporary_buffer<char> and drop of the share"});
 
-const bool buffer_slice_registered = reef::bench::add(
-    "core/temporary_buffer_slice",
-    [](std::uint64_t n) {
-        reef::temporary_buffer<char> b(4096);
-        for (std::uint64_t i = 0; i < n; ++i) {
-            auto s = b.share(opaque(std::size_t(100)), 1000);
-            s.trim_front(10);
-            s.trim(500);
-            keep(s.get());
-        }
-    },
-    {.description = "share(pos, len) of a 4 KiB buffer, trim_front() and trim(), drop"});
+const bool buffer_slice_registered =
+    reef::bench::add("core/temporary_buffer_slice",
+                     [](std::uint64_t n) {
+                         reef::temporary_buffer<char> b(4096);
+                         for (std::uint64_t i = 0; i < n; ++i) {
+                             auto s = b.share(opaque(std::size_t(100)), 1000);
+                             s.trim_front(10);
+                             s.trim(500);
+                             keep(s.get());
+                         }
+                     },
+                     {.description = "share(pos, len) of a 4 KiB buffer, trim_front() and trim(), drop"});
 
 }  // namespace

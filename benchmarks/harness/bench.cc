@@ -175,8 +175,8 @@ std::optional<int> parse_args(int argc, char** argv, config& cfg) {
             return std::string_view(argv[++i]);
         };
         auto bad = [&](std::string_view opt, std::string_view v) {
-            std::fprintf(stderr, "bench: bad value for %.*s: '%.*s'\n", int(opt.size()), opt.data(), int(v.size()),
-                         v.data());
+            std::fprintf(stderr, "bench: bad value for %.*s: '%.*s'\n", int(opt.size()), opt.data(),
+                         int(v.size()), v.data());
             return 1;
         };
         if (a == "--help" || a == "-h") {
@@ -356,7 +356,7 @@ machine_info describe_machine() {
 
 struct result {
     const entry* e = nullptr;
-    std::uint64_t iterations = 0;  // per repetition
+    std::uint64_t iterations = 0;   // per repetition
     std::vector<double> ns_per_op;  // one per repetition, in run order
     double median = 0, min = 0, max = 0, mad = 0, p10 = 0, p90 = 0;
     double heap_per_op = 0, task_allocs_per_op = 0, allocs_per_op = 0, tasks_per_op = 0;
@@ -449,19 +449,29 @@ std::string json_string(std::string_view s) {
     std::string out = "\"";
     for (char c : s) {
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                out += buf;
-            } else {
-                out += c;
-            }
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out += buf;
+                } else {
+                    out += c;
+                }
         }
     }
     return out + "\"";
@@ -489,7 +499,8 @@ void print_json(const machine_info& m, const config& cfg, const std::vector<resu
     o << "  \"runner\": \"standalone sync_wait\",\n";
     o << "  \"config\": {\"reps\": " << cfg.reps << ", \"min_time_ms\": " << json_number(cfg.min_time_ms)
       << ", \"warmup\": " << cfg.warmup << ", \"quick\": " << (cfg.quick ? "true" : "false")
-      << ", \"reverse\": " << (cfg.reverse ? "true" : "false") << ", \"cpu\": " << (cfg.cpu >= 0 ? std::to_string(cfg.cpu) : "null")
+      << ", \"reverse\": " << (cfg.reverse ? "true" : "false")
+      << ", \"cpu\": " << (cfg.cpu >= 0 ? std::to_string(cfg.cpu) : "null")
       << ", \"filter\": " << json_string(cfg.filter) << "},\n";
     o << "  \"spread\": \"mad_ns is the median absolute deviation of the per-repetition ns/op\",\n";
     o << "  \"counts\": \"per op: (count of a run of 2n iterations - count of a run of n) / (n * "
@@ -498,12 +509,14 @@ void print_json(const machine_info& m, const config& cfg, const std::vector<resu
     for (std::size_t i = 0; i < results.size(); ++i) {
         const result& r = results[i];
         o << (i ? ",\n" : "\n");
-        o << "    {\"name\": " << json_string(r.e->name) << ", \"description\": " << json_string(r.e->description)
+        o << "    {\"name\": " << json_string(r.e->name)
+          << ", \"description\": " << json_string(r.e->description)
           << ", \"ops_per_iteration\": " << r.e->ops_per_iteration << ", \"iterations\": " << r.iterations
           << ", \"reps\": " << r.ns_per_op.size() << ",\n     \"median_ns\": " << json_number(r.median)
           << ", \"min_ns\": " << json_number(r.min) << ", \"max_ns\": " << json_number(r.max)
           << ", \"mad_ns\": " << json_number(r.mad) << ", \"p10_ns\": " << json_number(r.p10)
-          << ", \"p90_ns\": " << json_number(r.p90) << ",\n     \"allocs_per_op\": " << json_number(r.allocs_per_op)
+          << ", \"p90_ns\": " << json_number(r.p90)
+          << ",\n     \"allocs_per_op\": " << json_number(r.allocs_per_op)
           << ", \"heap_allocs_per_op\": " << json_number(r.heap_per_op)
           << ", \"task_allocs_per_op\": " << json_number(r.task_allocs_per_op)
           << ", \"tasks_per_op\": " << json_number(r.tasks_per_op) << ",\n     \"rep_ns\": [";
@@ -521,16 +534,17 @@ void print_header(const machine_info& m, const config& cfg) {
                 m.compiler.c_str(), m.build_type.c_str(),
                 m.git_commit.empty() ? "no git commit" : m.git_commit.substr(0, 12).c_str(),
                 m.git_dirty ? " (dirty)" : "");
-    std::printf("# %u reps of ~%g ms, %u warm-up; cpu %s; spread = median absolute deviation; per op\n", cfg.reps,
-                cfg.min_time_ms, cfg.warmup, cfg.cpu >= 0 ? std::to_string(cfg.cpu).c_str() : "not pinned");
+    std::printf("# %u reps of ~%g ms, %u warm-up; cpu %s; spread = median absolute deviation; per op\n",
+                cfg.reps, cfg.min_time_ms, cfg.warmup,
+                cfg.cpu >= 0 ? std::to_string(cfg.cpu).c_str() : "not pinned");
     std::printf("# allocs = heap + task allocations; task-al = task and coroutine-frame allocations alone\n");
     std::printf("%-44s %10s %8s %10s %10s %9s %9s %9s\n", "benchmark", "median ns", "+-mad", "min", "max",
                 "allocs", "task-al", "tasks");
 }
 
 void print_row(const result& r) {
-    std::printf("%-44s %10.2f %8.2f %10.2f %10.2f %9.3f %9.3f %9.3f\n", r.e->name.c_str(), r.median, r.mad, r.min,
-                r.max, r.allocs_per_op, r.task_allocs_per_op, r.tasks_per_op);
+    std::printf("%-44s %10.2f %8.2f %10.2f %10.2f %9.3f %9.3f %9.3f\n", r.e->name.c_str(), r.median, r.mad,
+                r.min, r.max, r.allocs_per_op, r.task_allocs_per_op, r.tasks_per_op);
     std::fflush(stdout);
 }
 
@@ -609,16 +623,27 @@ private:
                 }
                 char e = s_[i_++];
                 switch (e) {
-                case 'n': out += '\n'; break;
-                case 't': out += '\t'; break;
-                case 'r': out += '\r'; break;
-                case 'b': out += '\b'; break;
-                case 'f': out += '\f'; break;
-                case 'u':
-                    // Budget files are ASCII; keep \uXXXX escapes as they are.
-                    out += "\\u";
-                    break;
-                default: out += e;
+                    case 'n':
+                        out += '\n';
+                        break;
+                    case 't':
+                        out += '\t';
+                        break;
+                    case 'r':
+                        out += '\r';
+                        break;
+                    case 'b':
+                        out += '\b';
+                        break;
+                    case 'f':
+                        out += '\f';
+                        break;
+                    case 'u':
+                        // Budget files are ASCII; keep \uXXXX escapes as they are.
+                        out += "\\u";
+                        break;
+                    default:
+                        out += e;
                 }
             } else {
                 out += c;
@@ -771,10 +796,11 @@ bool check_budgets(const std::string& path, const std::vector<result>& results, 
     for (const result& r : results) {
         auto it = budgets.find(r.e->name);
         if (it == budgets.end()) {
-            std::fprintf(stderr,
-                         "bench: BUDGET MISSING: %s has no entry in %s (measured %.3f allocations and %.3f tasks "
-                         "per op); add one\n",
-                         r.e->name.c_str(), path.c_str(), r.allocs_per_op, r.tasks_per_op);
+            std::fprintf(
+                stderr,
+                "bench: BUDGET MISSING: %s has no entry in %s (measured %.3f allocations and %.3f tasks "
+                "per op); add one\n",
+                r.e->name.c_str(), path.c_str(), r.allocs_per_op, r.tasks_per_op);
             ok = false;
             continue;
         }
@@ -793,11 +819,13 @@ bool check_budgets(const std::string& path, const std::vector<result>& results, 
     }
     if (!filtered) {
         for (auto& [name, b] : budgets) {
-            std::fprintf(stderr, "bench: note: budget for %s matches no benchmark of this program\n", name.c_str());
+            std::fprintf(stderr, "bench: note: budget for %s matches no benchmark of this program\n",
+                         name.c_str());
         }
     }
     if (ok) {
-        std::fprintf(stderr, "bench: %zu benchmark(s) within the budgets of %s\n", results.size(), path.c_str());
+        std::fprintf(stderr, "bench: %zu benchmark(s) within the budgets of %s\n", results.size(),
+                     path.c_str());
     }
     return ok;
 }
@@ -812,8 +840,8 @@ bool add_sync(std::string name, sync_body body, options opts) {
 }
 
 bool add_async(std::string name, async_body body, options opts) {
-    return register_entry(entry{std::move(name), std::string(opts.description), opts.ops_per_iteration, nullptr,
-                                std::move(body)});
+    return register_entry(entry{std::move(name), std::string(opts.description), opts.ops_per_iteration,
+                                nullptr, std::move(body)});
 }
 
 }  // namespace detail
@@ -871,7 +899,8 @@ int run_main(int argc, char** argv) {
             print_row(results.back());
         }
         if (reef::pending_tasks() != 0) {
-            std::fprintf(stderr, "bench: %s left %zu task(s) queued\n", e->name.c_str(), reef::pending_tasks());
+            std::fprintf(stderr, "bench: %s left %zu task(s) queued\n", e->name.c_str(),
+                         reef::pending_tasks());
             return 1;
         }
     }

@@ -48,7 +48,8 @@ bool add(std::string name, Body body, options opts = {}) {
         if constexpr (std::is_same_v<R, future<>>) {
             return detail::add_async(std::move(name), async_body(std::move(body)), opts);
         } else {
-            static_assert(std::is_void_v<R>, "a body taking an iteration count returns void or reef::future<>");
+            static_assert(std::is_void_v<R>,
+                          "a body taking an iteration count returns void or reef::future<>");
             return detail::add_sync(std::move(name), sync_body(std::move(body)), opts);
         }
     } else {
@@ -98,14 +99,14 @@ inline void clobber() noexcept {
 
 #define REEF_BENCH_CONCAT_(a, b) a##b
 #define REEF_BENCH_CONCAT(a, b) REEF_BENCH_CONCAT_(a, b)
-#define REEF_BENCH_DEFINE_(id, name, ...)                                                             \
-    namespace {                                                                                       \
-    struct id {                                                                                       \
-        void operator()() const;                                                                      \
-    };                                                                                                \
-    [[maybe_unused]] const bool REEF_BENCH_CONCAT(id, _registered) =                                  \
-        ::reef::bench::add(name, id{}, ::reef::bench::options{__VA_ARGS__});                          \
-    }                                                                                                 \
+#define REEF_BENCH_DEFINE_(id, name, ...)                                    \
+    namespace {                                                              \
+    struct id {                                                              \
+        void operator()() const;                                             \
+    };                                                                       \
+    [[maybe_unused]] const bool REEF_BENCH_CONCAT(id, _registered) =         \
+        ::reef::bench::add(name, id{}, ::reef::bench::options{__VA_ARGS__}); \
+    }                                                                        \
     void id::operator()() const
 
 /// Defines and registers a synchronous benchmark whose body (the braces that follow) is
