@@ -9,6 +9,7 @@
 #include <exception>
 #include <iterator>
 #include <optional>
+#include <ranges>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -232,15 +233,23 @@ template <typename Range, typename Func>
 class [[nodiscard]] parallel_for_each final {
 public:
     parallel_for_each(Range&& range, Func&& f) {
+        std::size_t seen = 0;
         for (auto&& e : range) {
+            ++seen;
             auto fut = futurize_invoke(f, std::forward<decltype(e)>(e)).discard_result();
             if (fut.available()) {
                 if (fut.failed()) {
                     note_failure(fut.get_exception());
                 }
-            } else {
-                pending_.push_back(std::move(fut));
+                continue;
             }
+            if constexpr (std::ranges::sized_range<Range>) {
+                if (pending_.empty()) {
+                    // Room for every element still to come: one allocation at most.
+                    pending_.reserve(std::ranges::size(range) - seen + 1);
+                }
+            }
+            pending_.push_back(std::move(fut));
         }
     }
 

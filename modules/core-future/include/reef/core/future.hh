@@ -217,7 +217,12 @@ public:
     }
     promise(const promise&) = delete;
     promise& operator=(const promise&) = delete;
-    ~promise() { abandon(); }
+    ~promise() {
+        // Usually already resolved (state_ cleared) or never linked: one compare.
+        if (state_ != nullptr && state_ != &local_) [[unlikely]] {
+            abandon();
+        }
+    }
 
     /// The future this promise resolves. Call at most once.
     future<T> get_future() noexcept {
@@ -285,8 +290,8 @@ private:
             schedule(t);
         }
     }
-    void abandon() noexcept {
-        if (state_ && state_ != &local_ && state_->kind() == detail::state_kind::pending) {
+    [[gnu::noinline]] void abandon() noexcept {
+        if (state_->kind() == detail::state_kind::pending) {
             state_->set_exception(detail::make_broken_promise());
             finish();
         }
