@@ -113,6 +113,13 @@ public:
     /// moves `tail`.
     preemption_monitor preempt;
 
+    // State of the per-shard services (shard_services.hh); each is owned by its
+    // service's start/stop functions.
+    class timer_service* timers = nullptr;
+    class stall_detector* stalls = nullptr;
+    class alien_queue* alien = nullptr;
+    class reactor_metrics* metrics = nullptr;
+
 private:
     struct group {
         task_queue queue;

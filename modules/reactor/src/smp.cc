@@ -25,6 +25,7 @@
 #include <reef/reactor/smp.hh>
 
 #include "reactor_impl.hh"
+#include "shard_services.hh"
 #include "smp_impl.hh"
 
 namespace reef::detail {
@@ -319,6 +320,7 @@ int run_shards(const smp_config& cfg, std::function<future<int>()> main) {
     smp::count = n;
 
     std::barrier<> started{std::ptrdiff_t(n)};
+    std::unique_ptr<bool[]> services_up(new bool[n]());
     std::mutex error_mutex;
     std::exception_ptr thread_error;
     std::vector<std::thread> threads;
@@ -330,6 +332,8 @@ int run_shards(const smp_config& cfg, std::function<future<int>()> main) {
                 }
                 tl_shard_id = i;
                 reactors[i]->bind_to_thread();
+                start_shard_services(*reactors[i]);
+                services_up[i] = true;
             } catch (...) {
                 std::lock_guard lock(error_mutex);
                 thread_error = std::current_exception();
@@ -337,6 +341,9 @@ int run_shards(const smp_config& cfg, std::function<future<int>()> main) {
             started.arrive_and_wait();
             if (!thread_error) {
                 reactors[i]->run();
+            }
+            if (services_up[i]) {
+                stop_shard_services(*reactors[i]);
             }
             reactors[i]->unbind_from_thread();
         });
@@ -350,6 +357,8 @@ int run_shards(const smp_config& cfg, std::function<future<int>()> main) {
         }
         tl_shard_id = 0;
         reactors[0]->bind_to_thread();
+        start_shard_services(*reactors[0]);
+        services_up[0] = true;
     } catch (...) {
         std::lock_guard lock(error_mutex);
         thread_error = std::current_exception();
@@ -378,6 +387,9 @@ int run_shards(const smp_config& cfg, std::function<future<int>()> main) {
     }
     for (auto& t : threads) {
         t.join();
+    }
+    if (services_up[0]) {
+        stop_shard_services(*reactors[0]);
     }
     reactors[0]->unbind_from_thread();
     tl_shard_id = 0;
