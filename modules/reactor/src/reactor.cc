@@ -285,6 +285,23 @@ void reactor_impl::run() {
     arm_quota_timer(false);
 }
 
+void reactor_impl::run_until(bool (*done)(void*), void* arg) {
+    auto saved_group = tl_current_group;
+    while (!done(arg)) {
+        arm_quota_timer(true);
+        preempt.head.store(preempt.tail.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        run_some_tasks();
+        if (done(arg)) {
+            break;
+        }
+        bool work = poll_once();
+        if (!work && !have_tasks() && !done(arg)) {
+            idle();
+        }
+    }
+    tl_current_group = saved_group;
+}
+
 void reactor_impl::request_stop() noexcept {
     stop_.store(true, std::memory_order_relaxed);
     wake();

@@ -87,6 +87,11 @@ public:
 
     /// Runs the loop until request_stop(); then runs what is queued and returns.
     void run();
+    /// Runs the loop from inside a task of this shard until `done()` is true: for
+    /// drivers that must block their own task while others run (benchmark harnesses).
+    /// The calling task is not in a queue, so it is not re-entered.
+    void run_until(bool (*done)(void*), void* arg);
+
     /// Ends run() after the current iteration. Any thread.
     void request_stop() noexcept;
     bool stopping() const noexcept { return stop_.load(std::memory_order_relaxed); }
