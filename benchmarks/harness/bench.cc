@@ -75,7 +75,14 @@ bool register_entry(entry e) {
 /// runs this thread's standalone scheduler (reef::sync_wait). A reactor-hosted runner
 /// replaces this function: it would hand the future to the shard's reactor and return
 /// when it has resolved, with the same counters still read around the call.
+runner_hooks g_runner{};
+
 void run_to_completion(future<> f) {
+    if (g_runner.drive) {
+        g_runner.drive(f);
+        f.get();
+        return;
+    }
     reef::sync_wait(std::move(f));
 }
 
@@ -496,7 +503,7 @@ void print_json(const machine_info& m, const config& cfg, const std::vector<resu
     o << "  \"git_dirty\": " << (m.git_dirty ? "true" : "false") << ",\n";
     o << "  \"compiler\": " << json_string(m.compiler) << ",\n";
     o << "  \"build_type\": " << json_string(m.build_type) << ",\n";
-    o << "  \"runner\": \"standalone sync_wait\",\n";
+    o << "  \"runner\": " << json_string(g_runner.name ? g_runner.name : "standalone sync_wait") << ",\n";
     o << "  \"config\": {\"reps\": " << cfg.reps << ", \"min_time_ms\": " << json_number(cfg.min_time_ms)
       << ", \"warmup\": " << cfg.warmup << ", \"quick\": " << (cfg.quick ? "true" : "false")
       << ", \"reverse\": " << (cfg.reverse ? "true" : "false")
@@ -845,6 +852,10 @@ bool add_async(std::string name, async_body body, options opts) {
 }
 
 }  // namespace detail
+
+void set_runner(runner_hooks hooks) noexcept {
+    g_runner = hooks;
+}
 
 int run_main(int argc, char** argv) {
     config cfg;

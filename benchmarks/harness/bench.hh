@@ -68,6 +68,16 @@ bool add(std::string name, Body body, options opts = {}) {
     }
 }
 
+/// How asynchronous bodies are driven: by default this thread's standalone scheduler
+/// (reef::sync_wait). A reactor-hosted main installs `drive`, which must return once `f`
+/// is ready, running the shard's loop meanwhile; `name` goes into the report.
+struct runner_hooks {
+    void (*drive)(future<>& f) = nullptr;
+    const char* name = nullptr;
+};
+/// Installs the runner used by run_main(). Call before run_main().
+void set_runner(runner_hooks hooks) noexcept;
+
 /// Parses the command line, runs the selected benchmarks and reports them. Returns the
 /// process exit status (1 on a bad argument, a failing body or an exceeded budget).
 /// Options: --filter RE, --list, --json, --reps N, --min-time-ms MS, --warmup N,
