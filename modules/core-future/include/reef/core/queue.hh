@@ -4,6 +4,7 @@
 //   co_await q.push_eventually(1);   int v = co_await q.pop_eventually();
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <exception>
@@ -14,12 +15,20 @@
 #include <reef/core/detail/intrusive_list.hh>
 #include <reef/core/detail/task_alloc.hh>
 #include <reef/core/future.hh>
+#include <reef/core/timeout.hh>
 
 namespace reef {
+
+/// A timed pop_eventually() or push_eventually() reached its deadline first.
+struct queue_timed_out : std::exception {
+    const char* what() const noexcept override { return "queue wait timed out"; }
+};
 
 namespace detail {
 template <typename T>
 struct queue_pop_waiter : list_hook {
+    queue_pop_waiter() noexcept = default;
+    virtual ~queue_pop_waiter() = default;  // timed waiters are deleted through this type
     promise<T> pr;
     static void* operator new(std::size_t n) { return task_alloc(n); }
     static void operator delete(void* p, std::size_t n) noexcept { task_free(p, n); }
@@ -27,10 +36,22 @@ struct queue_pop_waiter : list_hook {
 template <typename T>
 struct queue_push_waiter : list_hook {
     explicit queue_push_waiter(T&& v) : item(std::move(v)) {}
+    virtual ~queue_push_waiter() = default;  // timed waiters are deleted through this type
     promise<> pr;
     T item;  // enters the queue when there is room
     static void* operator new(std::size_t n) { return task_alloc(n); }
     static void operator delete(void* p, std::size_t n) noexcept { task_free(p, n); }
+};
+// A waiter of either kind (W) whose deadline fails it with queue_timed_out; the timer
+// lives in the node, and destroying the node cancels it.
+template <typename W>
+struct queue_timed_waiter final : W, timeout_entry {
+    using W::W;
+    void on_timeout() noexcept override {
+        this->unlink();
+        this->pr.set_exception(std::make_exception_ptr(queue_timed_out()));
+        delete this;
+    }
 };
 struct queue_flag_waiter : list_hook {
     promise<> pr;
@@ -86,6 +107,20 @@ public:
         return f;
     }
 
+    /// Like push_eventually(v), and fails with queue_timed_out (dropping the item) when
+    /// it could not push by `deadline` (a time point of any clock; see timeout_clock).
+    /// The timer lives in the waiter node. Fails with timeouts_unavailable at once on
+    /// a thread without a timeout_hook (no reactor).
+    template <typename Clock, typename Duration>
+    future<> push_eventually(T v, std::chrono::time_point<Clock, Duration> deadline) {
+        return push_until(std::move(v), detail::to_timeout_deadline(deadline));
+    }
+    /// Like push_eventually(v, deadline) with the deadline `timeout` from now.
+    template <typename Rep, typename Period>
+    future<> push_eventually(T v, std::chrono::duration<Rep, Period> timeout) {
+        return push_until(std::move(v), detail::timeout_after(timeout));
+    }
+
     /// Pops the oldest item if there is one (or a producer waits); nullopt when empty.
     /// Throws the abort exception after abort().
     std::optional<T> try_pop() {
@@ -120,6 +155,19 @@ public:
         pop_waiters_.push_back(*w);
         wake_all(not_full_);  // with max_size() == 0 a push can now proceed
         return f;
+    }
+
+    /// Like pop_eventually(), and fails with queue_timed_out when no item came by
+    /// `deadline` (a time point of any clock). Fails with timeouts_unavailable at once
+    /// on a thread without a timeout_hook (no reactor).
+    template <typename Clock, typename Duration>
+    future<T> pop_eventually(std::chrono::time_point<Clock, Duration> deadline) {
+        return pop_until(detail::to_timeout_deadline(deadline));
+    }
+    /// Like pop_eventually(deadline) with the deadline `timeout` from now.
+    template <typename Rep, typename Period>
+    future<T> pop_eventually(std::chrono::duration<Rep, Period> timeout) {
+        return pop_until(detail::timeout_after(timeout));
     }
 
     /// Resolves when a pop would succeed without waiting (at once if it would now).
@@ -173,6 +221,42 @@ public:
     bool full() const noexcept { return buf_.size() >= max_; }
 
 private:
+    future<> push_until(T&& v, timeout_clock::time_point deadline) {
+        if (ex_) [[unlikely]] {
+            return make_exception_future<>(ex_);
+        }
+        if (!current_timeout_hook()) [[unlikely]] {
+            return make_exception_future<>(timeouts_unavailable());
+        }
+        if (deliver(v)) {
+            return make_ready_future<>();
+        }
+        auto* w = new detail::queue_timed_waiter<detail::queue_push_waiter<T>>(std::move(v));
+        auto f = w->pr.get_future();
+        push_waiters_.push_back(*w);
+        w->arm(deadline);  // cannot throw: the hook is there
+        wake_all(not_empty_);
+        return f;
+    }
+
+    future<T> pop_until(timeout_clock::time_point deadline) {
+        if (ex_) [[unlikely]] {
+            return make_exception_future<T>(ex_);
+        }
+        if (!current_timeout_hook()) [[unlikely]] {
+            return make_exception_future<T>(timeouts_unavailable());
+        }
+        if (has_item()) {
+            return make_ready_future<T>(take());
+        }
+        auto* w = new detail::queue_timed_waiter<detail::queue_pop_waiter<T>>();
+        auto f = w->pr.get_future();
+        pop_waiters_.push_back(*w);
+        w->arm(deadline);
+        wake_all(not_full_);
+        return f;
+    }
+
     void check() const {
         if (ex_) [[unlikely]] {
             std::rethrow_exception(ex_);

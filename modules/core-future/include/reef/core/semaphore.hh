@@ -16,6 +16,7 @@
 #include <reef/core/detail/intrusive_list.hh>
 #include <reef/core/detail/task_alloc.hh>
 #include <reef/core/future.hh>
+#include <reef/core/timeout.hh>
 
 namespace reef {
 
@@ -24,8 +25,7 @@ struct broken_semaphore : std::exception {
     const char* what() const noexcept override { return "semaphore broken"; }
 };
 
-/// A wait on a semaphore timed out. Timed waits live in the reactor, which cancels a
-/// waiter (semaphore_waiter::cancel) with this exception.
+/// A timed wait on a semaphore reached its deadline before it was granted.
 struct semaphore_timed_out : std::exception {
     const char* what() const noexcept override { return "semaphore timed out"; }
 };
@@ -112,6 +112,20 @@ public:
     /// it is granted (at once if `as` was already aborted, even with units available).
     /// Does not allocate beyond wait(n). `as` must outlive the wait.
     future<> wait(abort_source& as, std::size_t n = 1);
+
+    /// Like wait(n), and the wait fails with semaphore_timed_out when it is not granted
+    /// by `deadline` (a time point of any clock; see timeout_clock). A wait granted at
+    /// once needs no timer. The timer lives in the waiter node: no allocation beyond
+    /// wait(n). Fails with timeouts_unavailable on a thread without a timeout_hook (no
+    /// reactor), whether or not units are available.
+    template <typename Clock, typename Duration>
+    future<> wait(std::chrono::time_point<Clock, Duration> deadline, std::size_t n = 1);
+
+    /// Like wait(deadline, n) with the deadline `timeout` from now.
+    template <typename Rep, typename Period>
+    future<> wait(std::chrono::duration<Rep, Period> timeout, std::size_t n = 1) {
+        return wait(detail::timeout_after(timeout), n);
+    }
 
     /// Extension point for cancellable waits: like wait(n), but a queued wait is a `W`
     /// built as W(n, a...), derived from semaphore_promise_waiter<T>, resolving a
@@ -295,6 +309,33 @@ private:
     abort_source::subscription sub_;
 };
 
+/// A wait that fails with semaphore_timed_out at its deadline. The timer is a
+/// timeout_entry inside the waiter node: no allocation beyond it.
+template <typename T = void>
+class semaphore_timed_waiter final : public semaphore_promise_waiter<T>, private timeout_entry {
+public:
+    semaphore_timed_waiter(std::size_t units, timeout_clock::time_point deadline) noexcept
+        : semaphore_promise_waiter<T>(units),
+          deadline_(deadline) {}
+
+protected:
+    void on_queued() noexcept override {
+        try {
+            timeout_entry::arm(deadline_);
+        } catch (...) {
+            semaphore_waiter::cancel(std::current_exception());  // no timeout hook on this thread
+        }
+    }
+
+private:
+    void on_timeout() noexcept override {
+        // Still queued: a granted or failed waiter is destroyed, which cancels the timer.
+        semaphore_waiter::cancel(std::make_exception_ptr(semaphore_timed_out()));
+    }
+
+    timeout_clock::time_point deadline_;
+};
+
 namespace detail {
 template <typename T>
 future<T> semaphore_granted(semaphore& s, std::size_t n) {
@@ -346,6 +387,14 @@ inline future<> semaphore::wait(abort_source& as, std::size_t n) {
     return wait_with<semaphore_abortable_waiter<void>>(n, as);
 }
 
+template <typename Clock, typename Duration>
+future<> semaphore::wait(std::chrono::time_point<Clock, Duration> deadline, std::size_t n) {
+    if (!current_timeout_hook()) [[unlikely]] {
+        return make_exception_future<>(timeouts_unavailable());
+    }
+    return wait_with<semaphore_timed_waiter<void>>(n, detail::to_timeout_deadline(deadline));
+}
+
 /// Waits for `n` units of `s` and returns them in a holder that gives them back when
 /// destroyed. Fails and allocates as semaphore::wait(n) does.
 [[nodiscard]] inline future<semaphore_units> get_units(semaphore& s, std::size_t n) {
@@ -358,6 +407,24 @@ inline future<> semaphore::wait(abort_source& as, std::size_t n) {
         return make_exception_future<semaphore_units>(as.abort_requested_exception_ptr());
     }
     return s.wait_with<semaphore_abortable_waiter<semaphore_units>>(n, as);
+}
+
+/// Like get_units(s, n), and the wait fails with semaphore_timed_out when it is not
+/// granted by `deadline`; fails and allocates as semaphore::wait(deadline, n) does.
+template <typename Clock, typename Duration>
+[[nodiscard]] future<semaphore_units> get_units(semaphore& s, std::size_t n,
+                                                std::chrono::time_point<Clock, Duration> deadline) {
+    if (!current_timeout_hook()) [[unlikely]] {
+        return make_exception_future<semaphore_units>(timeouts_unavailable());
+    }
+    return s.wait_with<semaphore_timed_waiter<semaphore_units>>(n, detail::to_timeout_deadline(deadline));
+}
+
+/// Like get_units(s, n, deadline) with the deadline `timeout` from now.
+template <typename Rep, typename Period>
+[[nodiscard]] future<semaphore_units> get_units(semaphore& s, std::size_t n,
+                                                std::chrono::duration<Rep, Period> timeout) {
+    return get_units(s, n, detail::timeout_after(timeout));
 }
 
 /// Takes `n` units of `s` now if semaphore::try_wait(n) would; otherwise nullopt.
