@@ -277,7 +277,9 @@ void reactor_impl::run() {
         }
     }
     // Run what is queued, so that the continuations of the stop request complete;
-    // bounded, in case something keeps producing work.
+    // bounded, in case something keeps producing work, and under the task quota (the
+    // stop may have come while the shard slept, with the quota timer disarmed).
+    arm_quota_timer(true);
     for (int round = 0; round < 1000 && (have_tasks() || poll_once()); ++round) {
         preempt.head.store(preempt.tail.load(std::memory_order_relaxed), std::memory_order_relaxed);
         run_some_tasks();
