@@ -69,6 +69,8 @@ struct reactor_stats {
     std::uint64_t sleeps = 0;
     std::uint64_t preemptions = 0;
     std::uint64_t stalls = 0;
+    std::uint64_t smp_messages_sent = 0;      // cross-shard calls sent (smp.cc)
+    std::uint64_t smp_messages_received = 0;  // cross-shard calls received (smp.cc)
 };
 
 class reactor_impl final : public scheduler_hook {

@@ -135,6 +135,7 @@ public:
             flush(out.pending_requests, out.requests, peer);
             for (std::size_t n; (n = in.requests.pop(batch, 64)) != 0;) {
                 work = true;
+                g_smp->reactors[self_]->stats().smp_messages_received += n;
                 for (std::size_t i = 0; i < n; ++i) {
                     auto saved = tl_current_group;
                     tl_current_group = batch[i]->group;
@@ -253,6 +254,7 @@ future<int> run_as_task(std::function<future<int>()>& f) {
 }  // namespace
 
 void smp_send(smp_message* m) noexcept {
+    ++g_smp->reactors[m->from]->stats().smp_messages_sent;
     g_smp->pair(m->from, m->to).pending_requests.push_back(m);
 }
 
