@@ -8,6 +8,7 @@
 #include <reef/reactor/metrics.hh>
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <iterator>
 #include <map>
@@ -279,8 +280,10 @@ registration::~registration() {
 
 void registration::reset() noexcept {
     if (auto* e = static_cast<entry*>(entry_)) {
+        // Registries are per thread and unlocked: a handle must die where it was made.
+        assert(e->owner == &tl_registry && "metrics::registration destroyed on another thread");
         entry_ = nullptr;
-        // Destroys *e: the key is copied first.
+        // Destroys *e: the key is moved out first.
         auto key = std::move(e->key);
         e->owner->entries.erase(key);
     }
