@@ -37,6 +37,10 @@ int stall_signal() noexcept {
 // The detector of this thread; read by the signal handler.
 constinit thread_local stall_detector* tl_detector = nullptr;
 
+// The signal trampoline every handler returns through (the C library's sa_restorer),
+// which appears in a backtrace taken in a handler as the frame below the handler.
+void* g_signal_trampoline = nullptr;
+
 std::int64_t thread_cpu_ns() noexcept {
     timespec ts;
     ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -74,6 +78,10 @@ void install_handler() {
         sigemptyset(&sa.sa_mask);
         if (::sigaction(stall_signal(), &sa, nullptr) != 0) {
             throw std::system_error(errno, std::system_category(), "sigaction(stall detector signal)");
+        }
+        struct sigaction installed {};
+        if (::sigaction(stall_signal(), nullptr, &installed) == 0) {
+            g_signal_trampoline = reinterpret_cast<void*>(installed.sa_restorer);
         }
     });
 }
@@ -173,15 +181,22 @@ void stall_detector::on_tick(void* interrupted_pc) noexcept {
     }
     captured_ = true;
     int n = ::backtrace(frames_, max_frames);
-    // Drop the frames of this handler and the kernel's signal trampoline: the
-    // interrupted code starts at the frame whose address is the interrupted pc.
-    int skip = 0;
-    for (int i = 0; i < n; ++i) {
-        if (frames_[i] == interrupted_pc) {
-            skip = i;
-            break;
+    // Drop the frames of this handler: the interrupted code starts below the last
+    // signal trampoline (the last: when the quota timer's signal arrived at the same
+    // time, its handler is stacked between this one and the interrupted code), or else
+    // at the frame whose address is the interrupted pc.
+    int skip = -1;
+    for (int i = 0; g_signal_trampoline && i < n; ++i) {
+        if (frames_[i] == g_signal_trampoline) {
+            skip = i + 1;
         }
     }
+    for (int i = 0; skip < 0 && i < n; ++i) {
+        if (frames_[i] == interrupted_pc) {
+            skip = i;
+        }
+    }
+    skip = skip < 0 ? 0 : skip;
     for (int i = skip; i < n; ++i) {
         frames_[i - skip] = frames_[i];
     }
