@@ -7,6 +7,7 @@
 // (reactor_impl::sleeping_), then looks at its incoming rings once more; a sender that
 // filled a ring checks that flag after a full fence and wakes the target's backend.
 #include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 
 #include <hwloc.h>
@@ -287,6 +288,9 @@ int run_shards(const smp_config& cfg, std::function<future<int>()> main) {
     if (g_smp) {
         throw std::logic_error("the shards are already running");
     }
+    // A peer that closes its end must be an error on the next write, not a signal that
+    // kills the process.
+    ::signal(SIGPIPE, SIG_IGN);
     auto cpus = shard_cpus(cfg);
     unsigned n = cfg.count ? cfg.count : unsigned(cpus.size());
     if (n == 0) {
