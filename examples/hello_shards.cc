@@ -28,8 +28,9 @@ int main(int argc, char** argv) {
         }
         if (auto stay = app.configuration()["stay-seconds"].as<unsigned>()) {
             // An idle shard sleeps in its backend: this costs (almost) no CPU.
-            co_await reef::coroutine::as_future(reef::with_timeout(
+            auto stopped = co_await reef::coroutine::as_future(reef::with_timeout(
                 reef::steady_clock_type::now() + std::chrono::seconds(stay), reef::app_template::stop_requested()));
+            stopped.ignore_ready_future();  // timed out (the usual case) or stopped by a signal
         }
     });
 }
