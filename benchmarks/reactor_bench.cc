@@ -5,7 +5,9 @@
 
 #include <reef/core/coroutine.hh>
 #include <reef/core/future.hh>
+#include <reef/reactor/clock.hh>
 #include <reef/reactor/smp.hh>
+#include <reef/reactor/timer.hh>
 
 #include "bench.hh"
 
@@ -89,6 +91,30 @@ const bool registered = [] {
             }
         },
         {.description = "smp::submit_to to shard 1 with 64 in flight (per message)"});
+    bench::add(
+        "reactor/timer_arm_cancel",
+        [](std::uint64_t n) {
+            timer<> t([] {});
+            auto base = steady_clock_type::now() + std::chrono::seconds(10);
+            for (std::uint64_t i = 0; i < n; ++i) {
+                t.arm(base + std::chrono::nanoseconds(i));
+                t.cancel();
+            }
+        },
+        {.description = "arm a steady-clock timer and cancel it (per pair)"});
+    bench::add(
+        "reactor/timer_arm_fire",
+        [](std::uint64_t n) -> future<> {
+            promise<> fired;
+            timer<> t([&] { fired.set_value(); });
+            for (std::uint64_t i = 0; i < n; ++i) {
+                fired = promise<>();
+                auto f = fired.get_future();
+                t.arm(steady_clock_type::now());
+                co_await std::move(f);
+            }
+        },
+        {.description = "arm a timer that is already due and wait for its callback (per firing)"});
     return true;
 }();
 

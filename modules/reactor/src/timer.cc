@@ -261,7 +261,12 @@ bool timer_service::expire_manual() noexcept {
     return expire(h, manual_now.load(std::memory_order_acquire));
 }
 
+bool end_sleeps_for_stop() noexcept;
+
 bool timer_service::poll() {
+    if (r_.stopping() && end_sleeps_for_stop()) [[unlikely]] {
+        return true;  // the waiters of the ended sleeps are queued
+    }
     std::int64_t now = steady_now_ns();
     store_lowres(now);
     bool work = expire(heaps_[unsigned(timer_clock::steady)], now);
@@ -343,9 +348,30 @@ std::int64_t deadline_after(timer_clock c, std::int64_t ns) noexcept {
     return ns > INT64_MAX - now ? INT64_MAX : now + ns;
 }
 
+struct sleeper;
+// The sleeps in progress on this shard, so that a stopping shard can end them instead
+// of leaking them with whatever waits on them (owner thread only).
+constinit thread_local sleeper* tl_sleepers = nullptr;
+
 // One sleep in progress: owned by its timer until it fires or is aborted.
 struct sleeper final : timer_base {
-    explicit sleeper(timer_clock c) noexcept : timer_base(c, &fire) {}
+    explicit sleeper(timer_clock c) noexcept : timer_base(c, &fire) {
+        next = tl_sleepers;
+        if (next) {
+            next->prev = this;
+        }
+        tl_sleepers = this;
+    }
+    ~sleeper() {
+        if (prev) {
+            prev->next = next;
+        } else {
+            tl_sleepers = next;
+        }
+        if (next) {
+            next->prev = prev;
+        }
+    }
     static void fire(timer_base& b) noexcept {
         auto* s = static_cast<sleeper*>(&b);
         s->pr.set_value();
@@ -353,7 +379,22 @@ struct sleeper final : timer_base {
     }
     promise<> pr;
     abort_source::subscription sub;
+    sleeper* prev = nullptr;
+    sleeper* next = nullptr;
 };
+
+// Fails every sleep in progress with sleep_aborted: called while the shard stops, so
+// that the coroutines waiting on them unwind and free their frames.
+bool end_all_sleeps() noexcept {
+    bool any = false;
+    while (auto* s = tl_sleepers) {
+        timer_cancel(*s);
+        s->pr.set_exception(std::make_exception_ptr(sleep_aborted()));
+        delete s;
+        any = true;
+    }
+    return any;
+}
 
 // The failure of an aborted sleep: sleep_aborted for a plain request_abort(), the
 // abort_source's own exception otherwise.
@@ -368,6 +409,10 @@ std::exception_ptr sleep_abort_reason(const std::exception_ptr& reason) noexcept
 }
 
 }  // namespace
+
+bool end_sleeps_for_stop() noexcept {
+    return end_all_sleeps();
+}
 
 future<> sleep_ns(timer_clock c, std::int64_t ns) {
     auto* s = new sleeper(c);

@@ -1,4 +1,5 @@
 #include <reef/reactor/sleep.hh>
+#include <reef/reactor/detail/runtime.hh>
 
 #include <reef/testing/test_case.hh>
 
@@ -99,4 +100,23 @@ TEST_CASE("sleep fails without a running reactor") {
     auto f = sleep(1ms);
     REQUIRE(f.available());
     REQUIRE_THROWS_AS(f.get(), std::logic_error);
+}
+
+TEST_CASE("a sleep still pending when the shards stop ends with sleep_aborted and frees its waiter") {
+    static bool aborted = false;
+    aborted = false;
+    reef::smp_config cfg = reef::testing::test_config();
+    int rc = reef::detail::start_shards(cfg, []() -> reef::future<int> {
+        // Not awaited: the shard stops while it sleeps.
+        (void)[]() -> reef::future<> {
+            try {
+                co_await reef::sleep(std::chrono::seconds(30));
+            } catch (const reef::sleep_aborted&) {
+                aborted = true;
+            }
+        }();
+        co_return 0;
+    });
+    REQUIRE(rc == 0);
+    REQUIRE(aborted);
 }
