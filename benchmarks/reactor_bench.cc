@@ -1,5 +1,6 @@
 // Reactor micro-benchmarks, run inside live shards on one backend (--reactor-backend):
 // the cost of a task through the run queue, of yielding, and of cross-shard calls.
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -91,6 +92,28 @@ const bool registered = [] {
             }
         },
         {.description = "smp::submit_to to shard 1 with 64 in flight (per message)"});
+    bench::add(
+        "reactor/submit_to_busy_target",
+        [](std::uint64_t n) -> future<> {
+            // Shard 1 runs a CPU-bound loop that yields only when its quota expires, so
+            // each call waits for the target's next poll: about one task quota.
+            static std::atomic<bool> stop;
+            stop.store(false);
+            auto burner = smp::submit_to(1, []() -> future<> {
+                while (!stop.load(std::memory_order_relaxed)) {
+                    for (int i = 0; i < 100; ++i) {
+                        bench::clobber();
+                    }
+                    co_await coroutine::maybe_yield();
+                }
+            });
+            for (std::uint64_t i = 0; i < n; ++i) {
+                co_await smp::submit_to(1, [] {});
+            }
+            stop.store(true);
+            co_await std::move(burner);
+        },
+        {.description = "one submit_to round trip to a shard busy with CPU-bound tasks (per round trip)"});
     bench::add(
         "reactor/timer_arm_cancel",
         [](std::uint64_t n) {

@@ -4,6 +4,7 @@
 //   --reactor-backend NAME   (default: the best compiled backend)
 //   --smp N                  (default 2; shards are pinned to distinct CPUs)
 //   --task-quota-ms MS       (default 0.5)
+//   --idle-poll-time-us US   (default 200; 0 makes an idle shard sleep at once)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -44,6 +45,8 @@ int main(int argc, char** argv) {
             cfg.reactor.backend = value("--reactor-backend");
         } else if (a == "--smp") {
             cfg.count = unsigned(std::strtoul(value("--smp"), nullptr, 10));
+        } else if (a == "--idle-poll-time-us") {
+            cfg.reactor.idle_poll_time = std::chrono::microseconds(std::strtoul(value("--idle-poll-time-us"), nullptr, 10));
         } else if (a == "--task-quota-ms") {
             cfg.reactor.task_quota = std::chrono::nanoseconds(
                 static_cast<long long>(std::strtod(value("--task-quota-ms"), nullptr) * 1e6));

@@ -187,12 +187,17 @@ void reactor_impl::run_some_tasks() {
         tl_current_group = best;
         std::uint64_t start = now_ns();
         std::uint64_t n = 0;
-        // Run this group until its queue drains or the quota expires.
-        do {
+        // Run this group until its queue drains or the quota expires. The queue may be
+        // empty already: a loop nested in a task (run_until) finds the bit of the group
+        // whose turn it interrupted still set.
+        while (!g.queue.empty()) {
             task* t = g.queue.pop_front();
             t->run_and_dispose();
             ++n;
-        } while (!g.queue.empty() && !need_preempt());
+            if (need_preempt()) {
+                break;
+            }
+        }
         std::uint64_t elapsed = now_ns() - start;
         tl_current_group = 0;
         g.runtime_ns += elapsed;
