@@ -71,7 +71,9 @@ REEF_TEST_CASE("a timed-out semaphore waiter leaves the others in FIFO order") {
 
 REEF_TEST_CASE("a timed-out large wait at the head lets smaller waits behind it through") {
     semaphore sem(1);
-    auto big = sem.wait(2ms, 5);
+    // Margins for a loaded machine: the check at 1 ms must come well before the 200 ms
+    // deadline even when the sleep overshoots.
+    auto big = sem.wait(200ms, 5);
     auto small = sem.wait();  // blocked behind the big one (FIFO) although a unit is there
     co_await sleep(1ms);
     REQUIRE_FALSE(small.available());
