@@ -15,44 +15,6 @@
 
 namespace reef::detail {
 
-// ---- task_queue -----------------------------------------------------------------
-
-task_queue::~task_queue() {
-    std::free(slots_);
-}
-
-void task_queue::grow() {
-    std::size_t cap = slots_ ? (mask_ + 1) * 2 : 128;
-    auto* n = static_cast<task**>(std::malloc(cap * sizeof(task*)));
-    if (!n) {
-        throw std::bad_alloc();
-    }
-    for (std::size_t i = 0; i < size_; ++i) {
-        n[i] = slots_[(head_ + i) & mask_];
-    }
-    std::free(slots_);
-    slots_ = n;
-    head_ = 0;
-    mask_ = cap - 1;
-}
-
-void task_queue::push_back(task* t) {
-    if (!slots_ || size_ > mask_) [[unlikely]] {
-        grow();
-    }
-    slots_[(head_ + size_) & mask_] = t;
-    ++size_;
-}
-
-void task_queue::push_front(task* t) {
-    if (!slots_ || size_ > mask_) [[unlikely]] {
-        grow();
-    }
-    head_ = (head_ - 1) & mask_;
-    slots_[head_] = t;
-    ++size_;
-}
-
 // ---- the task quota timer ---------------------------------------------------------
 
 namespace {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <reef/core/detail/task_queue.hh>
 #include <reef/core/scheduler.hh>
 #include <reef/core/task.hh>
 #include <reef/reactor/config.hh>
@@ -35,31 +36,6 @@ public:
     virtual std::chrono::steady_clock::time_point next_deadline() const {
         return std::chrono::steady_clock::time_point::max();
     }
-};
-
-/// A growable ring of task pointers.
-class task_queue {
-public:
-    task_queue() = default;
-    task_queue(const task_queue&) = delete;
-    ~task_queue();
-    bool empty() const noexcept { return size_ == 0; }
-    std::size_t size() const noexcept { return size_; }
-    void push_back(task* t);
-    void push_front(task* t);
-    task* pop_front() noexcept {
-        task* t = slots_[head_];
-        head_ = (head_ + 1) & mask_;
-        --size_;
-        return t;
-    }
-
-private:
-    void grow();
-    task** slots_ = nullptr;
-    std::size_t head_ = 0;
-    std::size_t size_ = 0;
-    std::size_t mask_ = 0;
 };
 
 /// Counters of one shard, exported as metrics.
