@@ -12,47 +12,15 @@
 
 #include <reef/core/coroutine.hh>
 #include <reef/reactor/smp.hh>
+#include <reef/testing/stderr_capture.hh>
 #include <reef/testing/test_case.hh>
 
 using namespace reef;
+using reef::testing::stderr_capture;
 using namespace std::chrono_literals;
 
 namespace {
 
-// Redirects fd 2 into a memory file until finish() (or destruction).
-class stderr_capture {
-public:
-    stderr_capture() {
-        std::fflush(stderr);
-        fd_ = ::memfd_create("stderr_capture", 0);
-        saved_ = ::dup(STDERR_FILENO);
-        REQUIRE(fd_ >= 0);
-        REQUIRE(saved_ >= 0);
-        ::dup2(fd_, STDERR_FILENO);
-    }
-    ~stderr_capture() { (void)finish(); }
-
-    std::string finish() {
-        if (fd_ < 0) {
-            return text_;
-        }
-        ::dup2(saved_, STDERR_FILENO);
-        ::close(saved_);
-        ::lseek(fd_, 0, SEEK_SET);
-        char buf[4096];
-        for (ssize_t n; (n = ::read(fd_, buf, sizeof(buf))) > 0;) {
-            text_.append(buf, std::size_t(n));
-        }
-        ::close(fd_);
-        fd_ = -1;
-        return text_;
-    }
-
-private:
-    int fd_ = -1;
-    int saved_ = -1;
-    std::string text_;
-};
 
 std::chrono::nanoseconds thread_cpu() {
     timespec ts;
