@@ -110,6 +110,8 @@ std::string describe_frame(void* addr) {
 
 stall_detector::stall_detector(reactor_impl& r)
     : r_(r), threshold_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(r.config().blocked_reactor_notify).count()) {
+    // A stall still going on after 8 thresholds (and at least 100 ms) is reported at once.
+    hang_ns_ = std::max<std::int64_t>(8 * threshold_ns_, 100'000'000);
     install_handler();
     sigevent sev{};
     sev.sigev_notify = SIGEV_THREAD_ID;
@@ -174,7 +176,16 @@ void stall_detector::on_tick(void* interrupted_pc) noexcept {
         last_polls_ = polls;
         last_progress_ns_ = now;
         captured_ = false;
+        hang_reported_ = false;
         return;
+    }
+    // A stall that goes on is also reported now, from here: a shard that never comes
+    // back would otherwise never be reported at all (the full report waits for the
+    // stall to end). Raw addresses only: symbolizing is not safe in a signal handler.
+    if (captured_ && !hang_reported_ && hang_reports_ < max_reports_ && now - last_progress_ns_ >= hang_ns_) {
+        hang_reported_ = true;
+        ++hang_reports_;
+        write_hang_report(now - last_progress_ns_);
     }
     if (captured_ || now - last_progress_ns_ < threshold_ns_ || pending_.load(std::memory_order_relaxed)) {
         return;
@@ -204,6 +215,46 @@ void stall_detector::on_tick(void* interrupted_pc) noexcept {
     stall_start_ns_ = last_progress_ns_;
     std::atomic_signal_fence(std::memory_order_release);
     pending_.store(true, std::memory_order_relaxed);
+}
+
+namespace {
+// Appends `v` in decimal (or hex) to `out`; async-signal-safe.
+char* put_number(char* out, std::uint64_t v, unsigned base = 10) noexcept {
+    char tmp[24];
+    int n = 0;
+    do {
+        unsigned d = unsigned(v % base);
+        tmp[n++] = char(d < 10 ? '0' + d : 'a' + d - 10);
+        v /= base;
+    } while (v);
+    while (n) {
+        *out++ = tmp[--n];
+    }
+    return out;
+}
+char* put_text(char* out, const char* s) noexcept {
+    while (*s) {
+        *out++ = *s++;
+    }
+    return out;
+}
+}  // namespace
+
+// Signal context: formats by hand and writes once.
+void stall_detector::write_hang_report(std::int64_t stalled_ns) noexcept {
+    char buf[64 + max_frames * 24];
+    char* p = buf;
+    p = put_text(p, "reef: shard ");
+    p = put_number(p, r_.shard());
+    p = put_text(p, " has been stalled for ");
+    p = put_number(p, std::uint64_t(stalled_ns / 1'000'000));
+    p = put_text(p, " ms and is still running; stack when the stall began:");
+    for (int i = 0; i < nframes_; ++i) {
+        p = put_text(p, "\n  0x");
+        p = put_number(p, reinterpret_cast<std::uintptr_t>(frames_[i]), 16);
+    }
+    *p++ = '\n';
+    [[maybe_unused]] auto w = ::write(STDERR_FILENO, buf, std::size_t(p - buf));
 }
 
 bool stall_detector::poll() {

@@ -67,6 +67,7 @@ public:
 
 private:
     void report(std::int64_t stalled_ns, void* const* frames, int n);
+    void write_hang_report(std::int64_t stalled_ns) noexcept;
 
     reactor_impl& r_;
     std::int64_t threshold_ns_;
@@ -79,6 +80,9 @@ private:
     std::uint64_t last_polls_ = 0;
     std::int64_t last_progress_ns_ = 0;  // thread CPU time when polls last moved
     bool captured_ = false;              // this stall was captured already
+    bool hang_reported_ = false;         // this stall was reported from the handler
+    unsigned hang_reports_ = 0;          // reports written from the handler, ever
+    std::int64_t hang_ns_ = 0;           // a stall this long is reported while it lasts
     std::int64_t stall_start_ns_ = 0;
     int nframes_ = 0;
     void* frames_[max_frames];

@@ -102,6 +102,22 @@ TEST_CASE("a task holding the shard for 100 ms is reported once, with a backtrac
     });
 }
 
+TEST_CASE("a stall that goes on is reported while it lasts, from the signal handler") {
+    run_with_threshold(25ms, []() -> future<> {
+        stderr_capture cap;
+        hold_the_shard(400ms);
+        auto during = cap.finish();  // before the loop runs again: only the handler wrote
+        INFO(one_line(during));
+        CHECK(count_of(during, "has been stalled for") == 1);
+        REQUIRE(std::regex_search(during, std::regex(R"(reef: shard 0 has been stalled for \d+ ms and is still running; stack when the stall began:\n  0x[0-9a-f]+)")));
+        stderr_capture after;
+        co_await let_the_loop_poll();
+        auto text = after.finish();
+        INFO(one_line(text));
+        CHECK(count_of(text, "reactor stalled for") == 1);  // the full report, at the end
+    });
+}
+
 TEST_CASE("a shard running many short tasks is not reported") {
     run_with_threshold(25ms, []() -> future<> {
         auto& stats = detail::this_reactor().stats();
