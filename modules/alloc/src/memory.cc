@@ -99,6 +99,7 @@ struct page_desc {
 struct class_pool {
     std::uint32_t current = nil; // span blocks are taken from
     std::uint32_t partial = nil; // other spans with free blocks
+    std::uint32_t spare = nil;   // an empty span kept on the partial list against churn
 };
 
 struct outgoing_batch {
@@ -444,9 +445,36 @@ void remote_free(shard* self, shard& owner, void* p) noexcept {
 
 // ---- out of memory ----
 
+void unlink_partial(shard& s, class_pool& pool, page_desc& d) noexcept {
+    if (d.prev != nil) {
+        s.pages[d.prev].next = d.next;
+    } else {
+        pool.partial = d.next;
+    }
+    if (d.next != nil) {
+        s.pages[d.next].prev = d.prev;
+    }
+    d.listed = 0;
+}
+
+// Gives the empty spans the pools keep back to the page heap.
+std::size_t drop_spares(shard& s) noexcept {
+    std::size_t n = 0;
+    for (class_pool& pool : s.pools) {
+        if (pool.spare != nil) {
+            std::uint32_t sp = pool.spare;
+            pool.spare = nil;
+            unlink_partial(s, pool, s.pages[sp]);
+            free_pages(s, sp, s.pages[sp].npages);
+            ++n;
+        }
+    }
+    return n;
+}
+
 // Drains remote frees and asks the reclaimers; returns whether anything was freed.
 bool recover(shard& s, std::size_t wanted) noexcept {
-    std::size_t progress = drain(s);
+    std::size_t progress = drain(s) + drop_spares(s);
     if (!s.reclaiming && s.nreclaimers > 0) {
         s.reclaiming = true; // a reclaimer that allocates must not recurse into reclaim
         ++s.st.reclaims;
@@ -468,6 +496,9 @@ bool refill(shard& s, unsigned c) noexcept {
     if (pool.partial != nil) {
         std::uint32_t sp = pool.partial;
         page_desc& d = s.pages[sp];
+        if (pool.spare == sp) {
+            pool.spare = nil;
+        }
         pool.partial = d.next;
         if (d.next != nil) {
             s.pages[d.next].prev = nil;
@@ -558,16 +589,11 @@ void small_free(shard& s, std::uint32_t sp, void* p) noexcept {
     if (sp == pool.current) {
         return;
     }
-    if (d.in_use == 0) {
+    if (d.in_use == 0 && pool.spare == nil && d.listed) {
+        pool.spare = sp;
+    } else if (d.in_use == 0) {
         if (d.listed) {
-            if (d.prev != nil) {
-                s.pages[d.prev].next = d.next;
-            } else {
-                pool.partial = d.next;
-            }
-            if (d.next != nil) {
-                s.pages[d.next].prev = d.prev;
-            }
+            unlink_partial(s, pool, d);
         }
         free_pages(s, sp, d.npages);
     } else if (!d.listed) {
@@ -936,7 +962,11 @@ std::size_t drain_remote_frees() noexcept {
 
 std::size_t release_free_memory() noexcept {
     shard* s = tl_shard;
-    return s ? release_pages(*s) : 0;
+    if (!s) {
+        return 0;
+    }
+    drop_spares(*s);
+    return release_pages(*s);
 }
 
 bool register_reclaimer(reclaimer_fn fn, void* arg) noexcept {
