@@ -15,7 +15,7 @@ namespace reef {
 
 /// An operation did not complete by its deadline (see with_timeout()).
 struct timed_out_error : std::exception {
-    const char* what() const noexcept override { return "timedout"; }
+    const char* what() const noexcept override { return "timed out"; }
 };
 
 namespace detail {
