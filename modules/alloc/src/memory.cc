@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
 #include <execinfo.h>
 #include <malloc.h>
 #include <mutex>
@@ -68,6 +69,33 @@ void sys_free(void* p) noexcept {
     std::free(p);
 #else
     __libc_free(p);
+#endif
+}
+// The system's malloc_usable_size. Once the interposition layer defines
+// malloc_usable_size, calling it by name would come back here, so outside sanitizer
+// builds glibc's is looked up with dlsym(RTLD_NEXT) once (dlsym may allocate: that goes
+// through malloc, never through this function, so there is no recursion).
+std::size_t sys_usable_size(void* p) noexcept {
+#ifdef REEF_SANITIZE
+    return ::malloc_usable_size(p);
+#else
+    using fn_t = std::size_t (*)(void*);
+    static std::atomic<fn_t> fn{nullptr};
+    fn_t f = fn.load(std::memory_order_acquire);
+    if (!f) [[unlikely]] {
+        f = reinterpret_cast<fn_t>(::dlsym(RTLD_NEXT, "malloc_usable_size"));
+        if (!f) {
+            // Not found: read glibc's chunk header, whose size field
+            // sits in the word before the block (low 3 bits are flags; bit 1: mmapped).
+            f = [](void* q) noexcept -> std::size_t {
+                std::size_t head = static_cast<const std::size_t*>(q)[-1];
+                std::size_t chunk = head & ~std::size_t{7};
+                return chunk - ((head & 2) ? 2 : 1) * sizeof(std::size_t);
+            };
+        }
+        fn.store(f, std::memory_order_release);
+    }
+    return f(p);
 #endif
 }
 
@@ -728,7 +756,8 @@ bool resize_large_in_place(shard& s, std::uint32_t sp, std::size_t size) noexcep
 void* allocate_on(shard& s, std::size_t align, std::size_t size) noexcept {
     if (align <= 16 || (align <= page_size && size <= max_small_size)) {
         if (size <= max_small_size && align <= 16) {
-            return small_alloc(s, class_of(size));
+            // Class 8 is only 8-aligned; every class from 16 up is a multiple of 16.
+            return small_alloc(s, class_of(std::max(size, align)));
         }
         if (size <= max_small_size) {
             // Blocks sit at multiples of the class size from a page boundary, so a class
@@ -897,7 +926,7 @@ std::size_t usable_size(void* ptr) noexcept {
     if (huge_lookup(ptr, &size, false)) {
         return size;
     }
-    return ::malloc_usable_size(ptr);
+    return sys_usable_size(ptr);
 }
 
 void* reallocate(void* ptr, std::size_t size) noexcept {
