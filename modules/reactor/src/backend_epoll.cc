@@ -69,7 +69,16 @@ public:
         return s;
     }
 
-    bool poll_completions() override { return process_events(::epoll_wait(epfd_, events_, max_events, 0)); }
+    bool poll_completions() override {
+        if (waiters() == 0) {
+            // Nobody waits: events stay queued in the kernel until someone does, and
+            // skipping the system call keeps a busy loop (cross-shard messages, timers)
+            // from paying one per iteration.
+            free_released();
+            return false;
+        }
+        return process_events(::epoll_wait(epfd_, events_, max_events, 0));
+    }
 
     void sleep(std::optional<std::chrono::nanoseconds> timeout) override {
         if (timeout) {

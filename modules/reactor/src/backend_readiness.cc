@@ -47,9 +47,11 @@ void readiness_backend::forget(fd_state* base) noexcept {
     ++s->users;
     disarm(*s);
     if (s->read_waiter) {
+        --waiters_;
         std::exchange(s->read_waiter, nullptr)->set_exception(cancelled());
     }
     if (s->write_waiter) {
+        --waiters_;
         std::exchange(s->write_waiter, nullptr)->set_exception(cancelled());
     }
     ::close(s->fd);
@@ -63,6 +65,7 @@ bool readiness_backend::fail_waiter(readiness_fd_state& s, bool read, std::excep
     if (!slot) {
         return false;
     }
+    --waiters_;
     std::exchange(slot, nullptr)->set_exception(std::move(e));
     return true;
 }
@@ -81,6 +84,7 @@ future<> readiness_backend::wait(readiness_fd_state& s, bool read) {
     promise<>& pr = read ? s.read_pr : s.write_pr;
     pr = promise<>();
     slot = &pr;
+    ++waiters_;
     // Registered backends (epoll) keep both bits set: no call on their path. A result
     // arm() sets at once is kept by the promise until get_future().
     if (!(s.armed & (read ? readiness_fd_state::armed_read : readiness_fd_state::armed_write))) {

@@ -84,15 +84,22 @@ protected:
         s.ready |= events;
         bool work = false;
         if ((events & readiness_in_events) && s.read_waiter) {
+            --waiters_;
             std::exchange(s.read_waiter, nullptr)->set_value();
             work = true;
         }
         if ((events & readiness_out_events) && s.write_waiter) {
+            --waiters_;
             std::exchange(s.write_waiter, nullptr)->set_value();
             work = true;
         }
         return work;
     }
+
+    /// Operations waiting for readiness on this backend. With none, a backend may skip
+    /// asking the kernel for events when it polls: readiness it has not collected stays
+    /// queued in the kernel, and an operation always tries its system call first.
+    std::size_t waiters() const noexcept { return waiters_; }
 
     /// Fails the waiter of one direction (the kernel refused to watch the fd). Returns
     /// true if there was one.
@@ -122,6 +129,7 @@ private:
     void free_graveyard() noexcept;
 
     std::vector<readiness_fd_state*> graveyard_;
+    std::size_t waiters_ = 0;  // waiter slots in use, over every state
 };
 
 }  // namespace reef::detail
