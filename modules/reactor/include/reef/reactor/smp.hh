@@ -62,34 +62,33 @@ public:
         });
     }
     void complete_on_sender() noexcept override {
-        if (failed_) {
-            pr_.set_exception(std::move(error_));
+        if (result_.failed()) {
+            pr_.set_exception(result_.take_exception());
         } else if constexpr (std::is_void_v<T>) {
+            result_.ignore();
             pr_.set_value();
         } else {
-            pr_.set_value(std::move(*reinterpret_cast<T*>(&value_)));
-            reinterpret_cast<T*>(&value_)->~T();
+            pr_.set_value(result_.take_value());
         }
         delete this;
     }
 
 private:
+    // On the target: keeps the outcome until the message is back on the sender.
     void store(fut&& r) noexcept {
         if (r.failed()) {
-            failed_ = true;
-            error_ = r.get_exception();
+            result_.set_exception(r.get_exception());
         } else if constexpr (std::is_void_v<T>) {
-            r.get();
+            r.ignore_ready_future();
+            result_.set_value();
         } else {
-            new (&value_) T(r.get());
+            result_.set_value(r.get());
         }
     }
 
     Func func_;
-    promise<T> pr_;  // sender side only
-    std::exception_ptr error_;
-    alignas(V) unsigned char value_[sizeof(V)];
-    bool failed_ = false;
+    promise<T> pr_;           // sender side only
+    future_state<V> result_;  // written on the target, read on the sender
 };
 
 }  // namespace detail
