@@ -21,6 +21,8 @@
 #include <mutex>
 #include <new>
 #include <sys/mman.h>
+#include <cerrno>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef REEF_SANITIZE
@@ -147,6 +149,7 @@ struct shard {
     char* base = nullptr;
     page_desc* pages = nullptr;
     std::uint32_t limit = 0;     // pages in the range
+    std::uint32_t budget = 0;    // pages the shard may hold: spans plus its huge blocks
     std::uint32_t top = 0;       // pages [0, top) belong to spans
     std::uint32_t committed = 0; // pages [0, committed) are readable and writable
     std::uint32_t high_water = 0; // pages [top, high_water) may hold dirty memory
@@ -160,6 +163,8 @@ struct shard {
     unsigned nreclaimers = 0;
     bool reclaiming = false;
     statistics st;
+    // Pages of live huge blocks this shard allocated; freed by any thread.
+    std::atomic<std::size_t> huge_pages{0};
     alignas(64) std::atomic<bool> bound{false};
     // Blocks other threads freed, linked through their first word; pushed by anyone
     // with one CAS per batch, taken whole by the owner with one exchange.
@@ -205,6 +210,7 @@ struct huge_entry {
     std::size_t size;       // bytes usable
     void* map;              // the mapping (may start before ptr for big alignments)
     std::size_t map_size;
+    shard* owner;           // the shard whose budget the block counts against, or null
 };
 constexpr std::size_t huge_slots = 4096;
 huge_entry huge_table[huge_slots];
@@ -215,7 +221,7 @@ inline std::size_t huge_hash(std::uintptr_t p) noexcept {
     return static_cast<std::size_t>((p >> page_shift) * 0x9E3779B97F4A7C15ull >> 52) % huge_slots;
 }
 
-void* huge_allocate(std::size_t align, std::size_t size) noexcept {
+void* huge_allocate(shard* owner, std::size_t align, std::size_t size) noexcept {
     align = std::max(align, page_size);
     std::size_t len = (size + page_size - 1) & ~(page_size - 1);
     if (len < size || len + align < len) {
@@ -231,7 +237,10 @@ void* huge_allocate(std::size_t align, std::size_t size) noexcept {
     std::size_t i = huge_hash(p);
     for (std::size_t n = 0; n < huge_slots; ++n, i = (i + 1) % huge_slots) {
         if (huge_table[i].ptr <= 1) {
-            huge_table[i] = {p, len, m, map_size};
+            huge_table[i] = {p, len, m, map_size, owner};
+            if (owner) {
+                owner->huge_pages.fetch_add(len >> page_shift, std::memory_order_relaxed);
+            }
             huge_live.fetch_add(1, std::memory_order_relaxed);
             return reinterpret_cast<void*>(p);
         }
@@ -248,6 +257,8 @@ bool huge_lookup(const void* ptr, std::size_t* size, bool remove) noexcept {
     auto p = reinterpret_cast<std::uintptr_t>(ptr);
     void* map = nullptr;
     std::size_t map_size = 0;
+    shard* owner = nullptr;
+    std::size_t len = 0;
     {
         std::lock_guard lock(huge_mutex);
         std::size_t i = huge_hash(p);
@@ -261,6 +272,8 @@ bool huge_lookup(const void* ptr, std::size_t* size, bool remove) noexcept {
                 }
                 map = huge_table[i].map;
                 map_size = huge_table[i].map_size;
+                owner = huge_table[i].owner;
+                len = huge_table[i].size;
                 huge_table[i].ptr = 1;
                 huge_live.fetch_sub(1, std::memory_order_relaxed);
                 break;
@@ -271,6 +284,9 @@ bool huge_lookup(const void* ptr, std::size_t* size, bool remove) noexcept {
         return false;
     }
     ::munmap(map, map_size);
+    if (owner) {
+        owner->huge_pages.fetch_sub(len >> page_shift, std::memory_order_relaxed);
+    }
     return true;
 }
 
@@ -320,8 +336,14 @@ void remove_free(shard& s, std::uint32_t start) noexcept {
 }
 
 // Makes pages [top, top + n) part of the spans, committing memory as needed.
+// Pages the shard may still add to its spans or huge blocks under its budget.
+inline std::size_t budget_left(const shard& s) noexcept {
+    std::size_t used = std::size_t{s.top} + s.huge_pages.load(std::memory_order_relaxed);
+    return used < s.budget ? s.budget - used : 0;
+}
+
 bool grow_top(shard& s, std::uint32_t n) noexcept {
-    if (n > s.limit - s.top) {
+    if (n > s.limit - s.top || n > budget_left(s)) {
         return false;
     }
     std::uint32_t new_top = s.top + n;
@@ -665,13 +687,21 @@ void report_large(shard& s, std::size_t size) noexcept {
 void* large_alloc(shard& s, std::size_t size, std::size_t align) noexcept {
     report_large(s, size);
     if (size >= g.huge_threshold.load(std::memory_order_relaxed)) {
-        void* p = huge_allocate(align, size);
-        if (p) {
-            ++s.st.huge_allocations;
-        } else {
-            ++s.st.failed_allocations;
+        std::size_t pages = (size + page_size - 1) >> page_shift;
+        for (int round = 0;; ++round) {
+            if (pages <= budget_left(s)) {
+                if (void* p = huge_allocate(&s, align, size)) {
+                    ++s.st.huge_allocations;
+                    return p;
+                }
+                break; // the kernel refused the mapping
+            }
+            if (round == max_recover_rounds || !recover(s, pages << page_shift)) {
+                break;
+            }
         }
-        return p;
+        ++s.st.failed_allocations;
+        return nullptr;
     }
     if (size > g.bytes_per_shard || align > g.bytes_per_shard) {
         ++s.st.failed_allocations; // the range can never hold it
@@ -821,6 +851,7 @@ bool configure(unsigned shards, std::size_t bytes_per_shard) noexcept {
         s->base = reinterpret_cast<char*>(base + stride * i);
         s->pages = reinterpret_cast<page_desc*>(descs + desc_bytes * i);
         s->limit = pages;
+        s->budget = pages;
         std::fill(std::begin(s->bins), std::end(s->bins), nil);
         s->release_threshold = std::max<std::size_t>(pages / 8, 2048);
         s->outgoing = new (batches + std::size_t{i} * shards) outgoing_batch[shards];
@@ -1040,8 +1071,43 @@ statistics stats() noexcept {
         return {};
     }
     statistics r = s->st;
-    r.bytes_free = (s->free_span_pages + (s->limit - s->top)) << page_shift;
+    r.bytes_free = (s->free_span_pages + budget_left(*s)) << page_shift;
+    r.bytes_total = std::size_t{s->budget} << page_shift;
     return r;
+}
+
+bool set_memory_limit(std::size_t bytes) noexcept {
+    shard* s = tl_shard;
+    if (!s || bytes < page_size) {
+        return false;
+    }
+    s->budget = static_cast<std::uint32_t>(std::min<std::size_t>(bytes >> page_shift, s->limit));
+    s->release_threshold = std::max<std::size_t>(s->budget / 8, 2048);
+    return true;
+}
+
+std::size_t memory_limit() noexcept {
+    shard* s = tl_shard;
+    return s ? std::size_t{s->budget} << page_shift : 0;
+}
+
+std::size_t range_size() noexcept {
+    return configured() ? g.bytes_per_shard : 0;
+}
+
+bool set_numa_node(unsigned shard_id, unsigned node) noexcept {
+    if (!configured() || shard_id >= g.nshards || node >= 1024) {
+        errno = EINVAL;
+        return false;
+    }
+    // MPOL_PREFERRED: pages come from `node` while it has memory, from elsewhere after,
+    // so a full node slows the shard down instead of failing its allocations.
+    constexpr int mpol_preferred = 1;
+    unsigned long mask[1024 / (8 * sizeof(unsigned long))] = {};
+    mask[node / (8 * sizeof(unsigned long))] = 1ul << (node % (8 * sizeof(unsigned long)));
+    const shard& s = g.shards[shard_id];
+    long rc = ::syscall(SYS_mbind, s.base, g.bytes_per_shard, mpol_preferred, mask, 1024ul + 1, 0u);
+    return rc == 0;
 }
 
 } // namespace reef::memory

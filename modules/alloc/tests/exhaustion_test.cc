@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cerrno>
 #include <cstring>
 #include <vector>
 
@@ -124,4 +125,57 @@ TEST_CASE("reclaimers are asked to free memory before an allocation fails") {
     for (void* b : c.blocks) {
         mem::free(b);
     }
+}
+
+TEST_CASE("set_memory_limit caps spans and huge blocks below the range") {
+    ensure_bound();
+    REQUIRE(mem::range_size() == range);
+    CHECK(mem::memory_limit() == range);
+    CHECK_FALSE(mem::set_memory_limit(100)); // less than a page
+    REQUIRE(mem::set_memory_limit(range / 2));
+    CHECK(mem::stats().bytes_total == range / 2);
+    auto held = fill_range();
+    // An earlier test left one small block (and so one small span) allocated.
+    CHECK(held.size() * block <= range / 2);
+    CHECK(held.size() >= range / 2 / block - 1);
+    CHECK(mem::allocate(block) == nullptr);
+    for (void* p : held) {
+        mem::free(p);
+    }
+    // Huge blocks (mapped outside the range) count against the cap too.
+    mem::set_huge_threshold(256 * 1024);
+    constexpr std::size_t huge = 768 * 1024;
+    void* h1 = mem::allocate(huge);
+    REQUIRE(h1);
+    CHECK(mem::stats().huge_allocations >= 1);
+    CHECK_FALSE(mem::owns(h1));
+    void* h2 = mem::allocate(huge);
+    REQUIRE(h2);
+    CHECK(mem::allocate(huge) == nullptr); // 3 x 768 KiB is over the 2 MiB cap
+    std::memset(h2, 7, huge);
+    mem::free(h1);
+    void* h3 = mem::allocate(huge); // the freed huge block's budget is back
+    CHECK(h3);
+    mem::free(h3);
+    mem::free(h2);
+    mem::set_huge_threshold(std::size_t{64} << 20);
+    // Raising the cap beyond the range clamps it to the range.
+    REQUIRE(mem::set_memory_limit(range * 4));
+    CHECK(mem::memory_limit() == range);
+    held = fill_range();
+    CHECK(held.size() >= range / block - 1);
+    for (void* p : held) {
+        mem::free(p);
+    }
+}
+
+TEST_CASE("set_numa_node checks its arguments") {
+    ensure_bound();
+    CHECK_FALSE(mem::set_numa_node(1, 0));    // one shard configured
+    CHECK_FALSE(mem::set_numa_node(0, 5000)); // node out of range
+    // Node 0 exists on every Linux machine; a kernel without NUMA (or a sandbox that
+    // forbids mbind) refuses with ENOSYS or EPERM, which is not an error of ours.
+    errno = 0;
+    bool placed = mem::set_numa_node(0, 0);
+    CHECK((placed || errno == ENOSYS || errno == EPERM));
 }

@@ -37,6 +37,19 @@ bool bind_shard(unsigned id) noexcept;
 bool unbind_shard() noexcept;
 /// The shard bound to the calling thread, or -1.
 int current_shard() noexcept;
+/// Bytes of address space each shard's range holds (configure()'s size rounded up), 0
+/// before configure().
+std::size_t range_size() noexcept;
+/// Caps the memory the calling shard may hold (page spans plus its huge blocks) at
+/// `bytes`, at most its range; past it allocations ask the reclaimers and then fail.
+/// The reactor sets it from --memory. Returns false when unbound or `bytes` < a page.
+bool set_memory_limit(std::size_t bytes) noexcept;
+/// The calling shard's cap in bytes (its range until set_memory_limit()), 0 when unbound.
+std::size_t memory_limit() noexcept;
+/// Asks the kernel to place shard `shard`'s pages on NUMA node `node` (preferred, not
+/// strict: a full node falls back to others). Call before the shard allocates. Returns
+/// false with errno set when the kernel refuses (e.g. no NUMA support).
+bool set_numa_node(unsigned shard, unsigned node) noexcept;
 
 /// Allocates `size` bytes aligned to 16 (8 for sizes up to 8). Never throws. Returns
 /// nullptr when the calling shard is out of memory after asking its reclaimers.
@@ -102,8 +115,8 @@ void set_huge_threshold(std::size_t bytes) noexcept;
 /// Counters of one shard; exact only when read on that shard.
 struct statistics {
     std::size_t bytes_in_use = 0;  ///< usable bytes of live blocks the shard owns
-    std::size_t bytes_free = 0;    ///< bytes of the range not held by any span
-    std::size_t bytes_total = 0;   ///< size of the shard's range
+    std::size_t bytes_free = 0;    ///< bytes it may still allocate: free spans plus what the cap leaves
+    std::size_t bytes_total = 0;   ///< the shard's cap (its range, or set_memory_limit())
     std::uint64_t allocations = 0;        ///< blocks allocated from this shard
     std::uint64_t frees = 0;              ///< this shard's blocks freed (local and remote)
     std::uint64_t cross_shard_frees = 0;  ///< blocks this shard freed for another owner
