@@ -569,6 +569,8 @@ options_description reactor_options() {
          "CPUs to run the shards on, e.g. 0-3,5 (default: every CPU this process may use)")
         ("memory", value<memory_size>().min(1),
          "memory for the shards, e.g. 512M or 4G (default: all but a reserve)")
+        ("large-allocation-warning-threshold", value<memory_size>(),
+         "report allocations of at least this size with a backtrace, e.g. 1M (default: off)")
         ("reactor-backend", value<std::string>().choices(std::move(backends)).choice_noun("reactor backend")
                                 .value_name("NAME"),
          "I/O backend (default: the first of these that works on this kernel)")
@@ -660,6 +662,9 @@ smp_config to_smp_config(const option_map& m) {
     }
     if (m.contains("memory")) {
         cfg.memory = m["memory"].as<memory_size>().bytes;
+    }
+    if (m.contains("large-allocation-warning-threshold")) {
+        cfg.large_allocation_warning_threshold = m["large-allocation-warning-threshold"].as<memory_size>().bytes;
     }
     if (m.contains("reactor-backend")) {
         cfg.reactor.backend = m["reactor-backend"].as<std::string>();

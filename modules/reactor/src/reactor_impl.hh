@@ -102,6 +102,7 @@ public:
     class stall_detector* stalls = nullptr;
     class alien_queue* alien = nullptr;
     class reactor_metrics* metrics = nullptr;
+    class memory_service* memory = nullptr;
 
 private:
     struct group {

@@ -1,10 +1,19 @@
 // Starts and stops the per-shard services in a fixed order.
 #include "shard_services.hh"
 
+#include "memory_service.hh"
+
 namespace reef::detail {
 
 void start_shard_services(reactor_impl& r) {
-    timers_start(r);
+    // First: every later service allocates from the shard's own memory.
+    memory_start(r);
+    try {
+        timers_start(r);
+    } catch (...) {
+        memory_stop(r);
+        throw;
+    }
     try {
         reactor_metrics_start(r);
         try {
@@ -21,6 +30,7 @@ void start_shard_services(reactor_impl& r) {
         }
     } catch (...) {
         timers_stop(r);
+        memory_stop(r);
         throw;
     }
 }
@@ -30,6 +40,7 @@ void stop_shard_services(reactor_impl& r) noexcept {
     stall_detector_stop(r);
     reactor_metrics_stop(r);
     timers_stop(r);
+    memory_stop(r);
 }
 
 }  // namespace reef::detail

@@ -25,6 +25,9 @@ void stall_detector_stop(reactor_impl& r) noexcept;
 void alien_start(reactor_impl& r);
 void alien_stop(reactor_impl& r) noexcept;
 
+// The shard's memory (binding to its reef::memory range, remote-free draining, memory
+// metrics) starts first and stops last: memory_start/memory_stop in memory_service.hh.
+
 /// Starts every service in order; on failure, stops those already started and rethrows.
 void start_shard_services(reactor_impl& r);
 /// Stops every service in reverse order.

@@ -26,6 +26,7 @@
 #include <reef/reactor/smp.hh>
 
 #include "reactor_impl.hh"
+#include "memory_service.hh"
 #include "shard_services.hh"
 #include "smp_impl.hh"
 
@@ -303,6 +304,14 @@ int run_shards(const smp_config& cfg, std::function<future<int>()> main) {
                                         " CPUs but only " + std::to_string(cpus.size()) +
                                         " are available (use --overprovisioned to share them)");
         }
+    }
+
+    {
+        std::vector<unsigned> shard_cpu(n);
+        for (unsigned i = 0; i < n; ++i) {
+            shard_cpu[i] = cpus[i % cpus.size()];
+        }
+        memory_prepare(cfg, n, shard_cpu);
     }
 
     smp_state state;

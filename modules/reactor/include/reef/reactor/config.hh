@@ -36,6 +36,9 @@ struct smp_config {
     /// Memory for the shards in bytes (--memory); 0: all but a reserve. Used by the
     /// allocator module when it is linked.
     std::size_t memory = 0;
+    /// Allocations of at least this many bytes are reported with a backtrace
+    /// (--large-allocation-warning-threshold); 0: never. Needs allocator=reef.
+    std::size_t large_allocation_warning_threshold = 0;
     reactor_config reactor;
 };
 
