@@ -143,11 +143,34 @@ struct reclaimer_entry {
     void* arg;
 };
 
+// Freed blocks of one class kept in front of the spans: a free pushes, an allocation
+// pops, and only an overflow or a miss touches the spans.
+// The counters double as statistics: `pops` are allocations served by the cache and
+// `pushes` frees into it, so the fast paths bump one counter each and nothing else.
+struct class_cache {
+    void* head = nullptr;
+    std::uint64_t pops = 0;    // blocks handed out by allocations
+    std::uint64_t pushes = 0;  // blocks freed into the cache
+    std::uint32_t taken = 0;   // blocks that left otherwise (to the spans, to a slow path), mod 2^32
+    std::uint32_t max = 0;     // classes.cache_max, kept here to stay on the same line
+    std::uint32_t count() const noexcept { return static_cast<std::uint32_t>(pushes - pops) - taken; }
+};
+static_assert(sizeof(class_cache) == 32);
+
 struct shard {
     // Everything but inbox_ and bound_ belongs to the owner thread.
-    unsigned id = 0;
+    // The fast paths read the first lines only: the range, the descriptors, the
+    // counters they bump and the caches.
     char* base = nullptr;
     page_desc* pages = nullptr;
+    std::size_t range_bytes = 0; // bytes of the range that may hold blocks
+    // Per page: 1 + the size class of the small span holding it, 0 for any other page.
+    // One byte per page keeps the lookup of every free within a few cache lines.
+    std::uint8_t* page_class = nullptr;
+    std::uint64_t allocations = 0; // allocations on slow paths (the caches count the rest)
+    std::uint64_t frees = 0;       // frees of large blocks (the caches count the rest)
+    unsigned id = 0;
+    class_cache cache[class_count];
     std::uint32_t limit = 0;     // pages in the range
     std::uint32_t budget = 0;    // pages the shard may hold: spans plus its huge blocks
     std::uint32_t top = 0;       // pages [0, top) belong to spans
@@ -438,6 +461,13 @@ void mark_large(shard& s, std::uint32_t start, std::uint32_t n) noexcept {
     }
 }
 
+// Gives an empty small span back to the page heap; its pages stop being small.
+void free_small_span(shard& s, std::uint32_t sp) noexcept {
+    std::uint32_t n = s.pages[sp].npages;
+    std::memset(s.page_class + sp, 0, n);
+    free_pages(s, sp, n);
+}
+
 // ---- remote frees ----
 
 void publish(shard& owner, void* head, void* tail) noexcept {
@@ -515,7 +545,7 @@ std::size_t drop_spares(shard& s) noexcept {
             std::uint32_t sp = pool.spare;
             pool.spare = nil;
             unlink_partial(s, pool, s.pages[sp]);
-            free_pages(s, sp, s.pages[sp].npages);
+            free_small_span(s, sp);
             ++n;
         }
     }
@@ -523,8 +553,12 @@ std::size_t drop_spares(shard& s) noexcept {
 }
 
 // Drains remote frees and asks the reclaimers; returns whether anything was freed.
+std::size_t flush_caches(shard& s) noexcept;
+
 bool recover(shard& s, std::size_t wanted) noexcept {
-    std::size_t progress = drain(s) + drop_spares(s);
+    std::size_t progress = drain(s);
+    progress += flush_caches(s);
+    progress += drop_spares(s);
     if (!s.reclaiming && s.nreclaimers > 0) {
         s.reclaiming = true; // a reclaimer that allocates must not recurse into reclaim
         ++s.st.reclaims;
@@ -563,8 +597,11 @@ bool refill(shard& s, unsigned c) noexcept {
         return false;
     }
     for (std::uint32_t i = sp; i < sp + n; ++i) {
+        // Every page says small and its class: a free finds the class with one lookup.
         s.pages[i].first = sp;
         s.pages[i].state = st_small;
+        s.pages[i].cls = static_cast<std::uint8_t>(c);
+        s.page_class[i] = static_cast<std::uint8_t>(c + 1);
     }
     page_desc& d = s.pages[sp];
     d.npages = n;
@@ -594,14 +631,25 @@ inline void* take_block(shard& s, unsigned c) noexcept {
         return nullptr;
     }
     ++d.in_use;
-    ++s.st.allocations;
     s.st.bytes_in_use += classes.size[c];
+    return p;
+}
+
+// Takes a cached block for a slow path (which counts the allocation itself).
+inline void* cache_take(shard& s, unsigned c) noexcept {
+    class_cache& k = s.cache[c];
+    void* p = k.head;
+    if (p) {
+        k.head = *static_cast<void**>(p);
+        ++k.taken;
+    }
     return p;
 }
 
 void* small_alloc_slow(shard& s, unsigned c) noexcept {
     if (drain(s) > 0) {
-        if (void* p = take_block(s, c)) {
+        // Drained blocks went to the caches.
+        if (void* p = cache_take(s, c)) {
             return p;
         }
     }
@@ -620,20 +668,35 @@ void* small_alloc_slow(shard& s, unsigned c) noexcept {
     return nullptr;
 }
 
-inline void* small_alloc(shard& s, unsigned c) noexcept {
-    if (void* p = take_block(s, c)) [[likely]] {
-        return p;
+// The class's cache is empty: a block from its spans.
+[[gnu::noinline]] void* small_alloc_miss(shard& s, unsigned c) noexcept {
+    void* p = take_block(s, c);
+    if (!p) {
+        p = small_alloc_slow(s, c);
     }
-    return small_alloc_slow(s, c);
+    if (p) {
+        ++s.allocations;
+    }
+    return p;
 }
 
+inline void* small_alloc(shard& s, unsigned c) noexcept {
+    class_cache& k = s.cache[c];
+    if (void* p = k.head) [[likely]] {
+        k.head = *static_cast<void**>(p);
+        ++k.pops;
+        return p;
+    }
+    return small_alloc_miss(s, c);
+}
+
+// Gives a block back to its span (the block is out of every cache).
 void small_free(shard& s, std::uint32_t sp, void* p) noexcept {
     page_desc& d = s.pages[sp];
     unsigned c = d.cls;
     *static_cast<void**>(p) = d.free_list;
     d.free_list = p;
     --d.in_use;
-    ++s.st.frees;
     s.st.bytes_in_use -= classes.size[c];
     class_pool& pool = s.pools[c];
     if (sp == pool.current) {
@@ -645,7 +708,7 @@ void small_free(shard& s, std::uint32_t sp, void* p) noexcept {
         if (d.listed) {
             unlink_partial(s, pool, d);
         }
-        free_pages(s, sp, d.npages);
+        free_small_span(s, sp);
     } else if (!d.listed) {
         // The span was full: it has a free block again.
         d.listed = 1;
@@ -655,6 +718,38 @@ void small_free(shard& s, std::uint32_t sp, void* p) noexcept {
             s.pages[d.next].prev = sp;
         }
         pool.partial = sp;
+    }
+}
+
+// Returns cached blocks of class `c` to their spans until `keep` remain.
+[[gnu::noinline]] void trim_cache(shard& s, unsigned c, std::uint32_t keep) noexcept {
+    class_cache& k = s.cache[c];
+    for (std::uint32_t n = k.count(); n > keep; --n) {
+        void* p = k.head;
+        k.head = *static_cast<void**>(p);
+        ++k.taken;
+        small_free(s, s.pages[page_of(s, p)].first, p);
+    }
+}
+
+// Returns every cached block to its span; the number of blocks returned.
+std::size_t flush_caches(shard& s) noexcept {
+    std::size_t n = 0;
+    for (unsigned c = 0; c < class_count; ++c) {
+        n += s.cache[c].count();
+        trim_cache(s, c, 0);
+    }
+    return n;
+}
+
+// A block of class `c` of this shard freed on the shard.
+inline void cache_free(shard& s, unsigned c, void* p) noexcept {
+    class_cache& k = s.cache[c];
+    *static_cast<void**>(p) = k.head;
+    k.head = p;
+    ++k.pushes;
+    if (k.count() > k.max) [[unlikely]] {
+        trim_cache(s, c, k.max / 2);
     }
 }
 
@@ -724,7 +819,7 @@ void* large_alloc(shard& s, std::size_t size, std::size_t align) noexcept {
             if (start + n + extra > at + n) {
                 free_pages(s, at + n, start + n + extra - (at + n));
             }
-            ++s.st.allocations;
+            ++s.allocations;
             s.st.bytes_in_use += std::size_t{n} << page_shift;
             return addr_of(s, at);
         }
@@ -737,13 +832,14 @@ void* large_alloc(shard& s, std::size_t size, std::size_t align) noexcept {
 }
 
 void local_free(shard& s, void* p) noexcept {
-    std::uint32_t sp = s.pages[page_of(s, p)].first;
-    if (s.pages[sp].state == st_small) {
-        small_free(s, sp, p);
+    std::uint32_t pg = page_of(s, p);
+    if (unsigned c1 = s.page_class[pg]) [[likely]] {
+        cache_free(s, c1 - 1, p);
         return;
     }
+    std::uint32_t sp = s.pages[pg].first;
     std::uint32_t n = s.pages[sp].npages;
-    ++s.st.frees;
+    ++s.frees;
     s.st.bytes_in_use -= std::size_t{n} << page_shift;
     free_pages(s, sp, n);
 }
@@ -833,7 +929,8 @@ bool configure(unsigned shards, std::size_t bytes_per_shard) noexcept {
     std::size_t shard_bytes = (sizeof(shard) * shards + 63) & ~std::size_t{63};
     std::size_t batch_bytes = sizeof(outgoing_batch) * shards * shards;
     std::size_t desc_bytes = sizeof(page_desc) * pages;
-    std::size_t meta_size = shard_bytes + batch_bytes + desc_bytes * shards;
+    std::size_t class_bytes = (std::size_t{pages} + 63) & ~std::size_t{63};
+    std::size_t meta_size = shard_bytes + batch_bytes + (desc_bytes + class_bytes) * shards;
     void* m = ::mmap(nullptr, meta_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                      -1, 0);
     if (m == MAP_FAILED) {
@@ -850,8 +947,13 @@ bool configure(unsigned shards, std::size_t bytes_per_shard) noexcept {
         s->id = i;
         s->base = reinterpret_cast<char*>(base + stride * i);
         s->pages = reinterpret_cast<page_desc*>(descs + desc_bytes * i);
+        s->page_class = reinterpret_cast<std::uint8_t*>(descs + desc_bytes * shards + class_bytes * i);
         s->limit = pages;
         s->budget = pages;
+        s->range_bytes = bytes;
+        for (unsigned c = 0; c < class_count; ++c) {
+            s->cache[c].max = classes.cache_max[c];
+        }
         std::fill(std::begin(s->bins), std::end(s->bins), nil);
         s->release_threshold = std::max<std::size_t>(pages / 8, 2048);
         s->outgoing = new (batches + std::size_t{i} * shards) outgoing_batch[shards];
@@ -901,15 +1003,53 @@ int current_shard() noexcept {
     return tl_shard ? static_cast<int>(tl_shard->id) : -1;
 }
 
-void* allocate(std::size_t size) noexcept {
-    shard* s = tl_shard;
-    if (!s) [[unlikely]] {
+namespace {
+
+[[gnu::noinline]] void* allocate_slow(shard* s, std::size_t size) noexcept {
+    if (!s) {
         return sys_malloc(size);
     }
-    if (size <= max_small_size) [[likely]] {
+    if (size <= max_small_size) {
         return small_alloc(*s, class_of(size));
     }
     return large_alloc(*s, size, page_size);
+}
+
+// Everything free() does not do inline: large blocks, other shards' blocks, huge and
+// system blocks, unbound threads.
+[[gnu::noinline]] void free_slow(shard* self, void* ptr) noexcept {
+    if (shard* owner = owner_of(ptr)) [[likely]] {
+        if (self == owner) {
+            local_free(*self, ptr);
+        } else {
+            remote_free(self, *owner, ptr);
+        }
+        return;
+    }
+    if (!ptr) {
+        return;
+    }
+    if (!huge_lookup(ptr, nullptr, true)) {
+        sys_free(ptr);
+    }
+}
+
+} // namespace
+
+void* allocate(std::size_t size) noexcept {
+    // The common case inline: a bound shard, a small size, a block in the class's cache.
+    shard* s = tl_shard;
+    if (s && size <= max_small_size) [[likely]] {
+        unsigned c = class_of(size);
+        class_cache& k = s->cache[c];
+        if (void* p = k.head) [[likely]] {
+            k.head = *static_cast<void**>(p);
+            ++k.pops;
+            return p;
+        }
+        return small_alloc_miss(*s, c);
+    }
+    return allocate_slow(s, size);
 }
 
 void* allocate_aligned(std::size_t align, std::size_t size) noexcept {
@@ -924,21 +1064,18 @@ void* allocate_aligned(std::size_t align, std::size_t size) noexcept {
 }
 
 void free(void* ptr) noexcept {
-    if (shard* owner = owner_of(ptr)) [[likely]] {
-        shard* self = tl_shard;
-        if (self == owner) [[likely]] {
-            local_free(*self, ptr);
-        } else {
-            remote_free(self, *owner, ptr);
+    // The common case inline: a small block of the calling shard goes to its class cache.
+    shard* self = tl_shard;
+    if (self) [[likely]] {
+        std::uintptr_t off = reinterpret_cast<std::uintptr_t>(ptr) - reinterpret_cast<std::uintptr_t>(self->base);
+        if (off < self->range_bytes) [[likely]] {
+            if (unsigned c1 = self->page_class[off >> page_shift]) [[likely]] {
+                cache_free(*self, c1 - 1, ptr);
+                return;
+            }
         }
-        return;
     }
-    if (!ptr) {
-        return;
-    }
-    if (!huge_lookup(ptr, nullptr, true)) {
-        sys_free(ptr);
-    }
+    free_slow(self, ptr);
 }
 
 void free_sized(void* ptr, std::size_t) noexcept {
@@ -960,14 +1097,10 @@ std::size_t usable_size(void* ptr) noexcept {
     return sys_usable_size(ptr);
 }
 
-void* reallocate(void* ptr, std::size_t size) noexcept {
-    if (!ptr) {
-        return allocate(size);
-    }
-    if (size == 0) {
-        free(ptr);
-        return nullptr;
-    }
+namespace {
+
+// reallocate() of anything but a small block of the calling shard.
+[[gnu::noinline]] void* reallocate_slow(void* ptr, std::size_t size) noexcept {
     shard* owner = owner_of(ptr);
     std::size_t old = 0;
     if (owner) {
@@ -1000,6 +1133,39 @@ void* reallocate(void* ptr, std::size_t size) noexcept {
     return q;
 }
 
+} // namespace
+
+void* reallocate(void* ptr, std::size_t size) noexcept {
+    if (!ptr) {
+        return allocate(size);
+    }
+    if (size == 0) {
+        free(ptr);
+        return nullptr;
+    }
+    // The common case inline: a small block of the calling shard.
+    shard* self = tl_shard;
+    if (self) [[likely]] {
+        std::uintptr_t off = reinterpret_cast<std::uintptr_t>(ptr) - reinterpret_cast<std::uintptr_t>(self->base);
+        if (off < self->range_bytes) [[likely]] {
+            if (unsigned c1 = self->page_class[off >> page_shift]) [[likely]] {
+                std::size_t old = classes.size[c1 - 1];
+                if (size <= old && (size > old / 2 || old <= 64)) {
+                    return ptr;
+                }
+                void* q = allocate(size);
+                if (!q) {
+                    return nullptr;
+                }
+                std::memcpy(q, ptr, std::min(old, size));
+                cache_free(*self, c1 - 1, ptr);
+                return q;
+            }
+        }
+    }
+    return reallocate_slow(ptr, size);
+}
+
 bool owns(const void* ptr) noexcept {
     return owner_of(ptr) != nullptr;
 }
@@ -1025,6 +1191,7 @@ std::size_t release_free_memory() noexcept {
     if (!s) {
         return 0;
     }
+    flush_caches(*s);
     drop_spares(*s);
     return release_pages(*s);
 }
@@ -1071,6 +1238,14 @@ statistics stats() noexcept {
         return {};
     }
     statistics r = s->st;
+    r.allocations = s->allocations;
+    r.frees = s->frees;
+    for (unsigned c = 0; c < class_count; ++c) {
+        const class_cache& k = s->cache[c];
+        r.allocations += k.pops;
+        r.frees += k.pushes;
+        r.bytes_in_use -= std::size_t{k.count()} * classes.size[c];
+    }
     r.bytes_free = (s->free_span_pages + budget_left(*s)) << page_shift;
     r.bytes_total = std::size_t{s->budget} << page_shift;
     return r;

@@ -20,7 +20,8 @@ struct size_class_table {
     std::uint32_t size[class_count]{};
     std::uint32_t pages[class_count]{};    // span length in pages
     std::uint32_t capacity[class_count]{}; // blocks per span
-    std::uint8_t lookup[129]{};            // (size + 7) / 8 -> class, sizes up to 1024
+    std::uint32_t cache_max[class_count]{}; // freed blocks a shard keeps in front of the spans
+    std::uint8_t lookup[max_small_size / 8 + 1]{}; // (size + 7) / 8 -> class
 };
 
 constexpr size_class_table make_size_class_table() {
@@ -57,9 +58,14 @@ constexpr size_class_table make_size_class_table() {
         }
         t.pages[c] = best;
         t.capacity[c] = static_cast<std::uint32_t>(std::uint64_t{best} * page_size / t.size[c]);
+        // About 128 KiB of blocks per class, at least 16 and at most 2048 of them.
+        std::uint32_t keep = 128 * 1024 / t.size[c];
+        t.cache_max[c] = keep < 16 ? 16 : keep > 2048 ? 2048 : keep;
     }
+    // One table for every small size: a single load finds the class (2 KiB, of which
+    // the common sizes use the first few lines).
     unsigned c = 0;
-    for (unsigned i = 0; i <= 128; ++i) {
+    for (unsigned i = 0; i <= max_small_size / 8; ++i) {
         while (t.size[c] < i * 8) {
             ++c;
         }
@@ -72,14 +78,7 @@ inline constexpr size_class_table classes = make_size_class_table();
 
 /// The class of a block of `size` bytes, 0 < size <= max_small_size (0 maps to class 0).
 inline unsigned class_of(std::size_t size) noexcept {
-    if (size <= 1024) {
-        return classes.lookup[(size + 7) >> 3];
-    }
-    // 2^b < size <= 2^(b+1); the four classes above 2^b step by 2^(b-2).
-    unsigned b = static_cast<unsigned>(std::bit_width(size - 1)) - 1;
-    std::size_t quarter = std::size_t{1} << (b - 2);
-    unsigned idx = static_cast<unsigned>((size - (std::size_t{1} << b) + quarter - 1) >> (b - 2));
-    return 5 + 4 * (b - 6) + idx - 1;
+    return classes.lookup[(size + 7) >> 3];
 }
 
 } // namespace reef::memory::detail
