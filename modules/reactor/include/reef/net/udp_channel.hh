@@ -32,7 +32,8 @@ public:
     /// Sends the concatenation of `fragments` as one datagram to `to`. Calls may
     /// overlap: datagrams go out in call order.
     virtual future<> send(const socket_address& to, std::vector<temporary_buffer<char>> fragments) = 0;
-    /// Stops receiving / sending: pending and later calls of that side fail.
+    /// Stops receiving: the pending and later receive() fail with
+    /// std::system_error(ESHUTDOWN). Stops sending: later send() fail with EPIPE.
     virtual void shutdown_input() = 0;
     virtual void shutdown_output() = 0;
     /// Closes the socket: pending calls fail with std::system_error(ECANCELED), later
