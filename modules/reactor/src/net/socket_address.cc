@@ -115,7 +115,9 @@ socket_address socket_address::unix_abstract(std::string_view name) {
     }
     socket_address r;
     r.u_.un.sun_family = AF_UNIX;
-    std::memcpy(r.u_.un.sun_path + 1, name.data(), name.size());
+    if (!name.empty()) {
+        std::memcpy(r.u_.un.sun_path + 1, name.data(), name.size());
+    }
     r.len_ = ::socklen_t(path_offset + 1 + name.size());
     return r;
 }
@@ -208,8 +210,10 @@ std::string_view socket_address::unix_name() const noexcept {
 std::size_t socket_address::format(char* out) const noexcept {
     char* p = out;
     auto put = [&p](std::string_view s) {
-        std::memcpy(p, s.data(), s.size());
-        p += s.size();
+        if (!s.empty()) {  // an empty view may hold a null pointer, which memcpy must not get
+            std::memcpy(p, s.data(), s.size());
+            p += s.size();
+        }
     };
     auto put_port = [&p, this] {
         *p++ = ':';
