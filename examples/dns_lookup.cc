@@ -94,8 +94,8 @@ future<std::vector<std::string>> look_up(dns::resolver& r, std::string type, std
         if (!name.starts_with('_') || second == std::string::npos) {
             throw std::invalid_argument(fmt::format("{}: not _service._proto.domain (--type SRV)", name));
         }
-        auto records = co_await r.get_srv_records(name.substr(0, first), name.substr(first + 1, second - first - 1),
-                                                  name.substr(second + 1));
+        auto records = co_await r.get_srv_records(
+            name.substr(0, first), name.substr(first + 1, second - first - 1), name.substr(second + 1));
         for (const auto& s : records) {
             lines.push_back(
                 fmt::format("{} has SRV record {} {} {} {}", name, s.priority, s.weight, s.port, s.target));

@@ -52,10 +52,14 @@ struct resume_as_task final : task {
 
 const char* lookups_text(lookup_order o) noexcept {
     switch (o) {
-    case lookup_order::hosts_then_dns: return "fb";
-    case lookup_order::dns_then_hosts: return "bf";
-    case lookup_order::dns_only: return "b";
-    case lookup_order::hosts_only: return "f";
+        case lookup_order::hosts_then_dns:
+            return "fb";
+        case lookup_order::dns_then_hosts:
+            return "bf";
+        case lookup_order::dns_only:
+            return "b";
+        case lookup_order::hosts_only:
+            return "f";
     }
     return "fb";
 }
@@ -89,7 +93,8 @@ std::vector<ares_addr_port_node> server_nodes(const std::vector<socket_address>&
 }  // namespace
 
 const ares_socket_functions channel::socket_functions = {
-    &channel::sock_open, &channel::sock_close, &channel::sock_connect, &channel::sock_recvfrom, &channel::sock_sendv,
+    &channel::sock_open,     &channel::sock_close, &channel::sock_connect,
+    &channel::sock_recvfrom, &channel::sock_sendv,
 };
 
 std::shared_ptr<channel> channel::make(const options& opts) {
@@ -191,7 +196,8 @@ void channel::update_timer() noexcept {
     }
     auto delay = std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
     try {
-        timer_.rearm(steady_clock_type::now() + std::chrono::duration_cast<steady_clock_type::duration>(delay));
+        timer_.rearm(steady_clock_type::now() +
+                     std::chrono::duration_cast<steady_clock_type::duration>(delay));
     } catch (...) {
         // No reactor on this thread: only possible while it is being torn down.
     }

@@ -53,11 +53,11 @@ private:
     struct socket_state {
         explicit socket_state(pollable_fd f) noexcept : fd(std::move(f)) {}
         pollable_fd fd;
-        bool want_read = false;   // what c-ares last asked for
+        bool want_read = false;  // what c-ares last asked for
         bool want_write = false;
-        bool reading = false;     // a watcher runs for this direction
+        bool reading = false;  // a watcher runs for this direction
         bool writing = false;
-        bool closed = false;      // c-ares closed it
+        bool closed = false;  // c-ares closed it
     };
     using socket_ptr = std::shared_ptr<socket_state>;
 
@@ -73,8 +73,8 @@ private:
     static ares_socket_t sock_open(int domain, int type, int protocol, void* self);
     static int sock_close(ares_socket_t fd, void* self);
     static int sock_connect(ares_socket_t fd, const ::sockaddr* addr, ares_socklen_t len, void* self);
-    static ares_ssize_t sock_recvfrom(ares_socket_t fd, void* buf, std::size_t len, int flags, ::sockaddr* from,
-                                      ares_socklen_t* from_len, void* self);
+    static ares_ssize_t sock_recvfrom(ares_socket_t fd, void* buf, std::size_t len, int flags,
+                                      ::sockaddr* from, ares_socklen_t* from_len, void* self);
     static ares_ssize_t sock_sendv(ares_socket_t fd, const ::iovec* iov, int count, void* self);
     static void sock_state(void* self, ares_socket_t fd, int read, int write);
     static const ares_socket_functions socket_functions;

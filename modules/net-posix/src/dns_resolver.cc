@@ -25,18 +25,24 @@ namespace {
 std::exception_ptr failure(int status, const std::string& name, const std::string& what) {
     auto code = errc(status);
     switch (status) {
-    case ARES_ETIMEOUT: return std::make_exception_ptr(timeout_error(code, name, what));
-    case ARES_ECANCELLED:
-    case ARES_EDESTRUCTION: return std::make_exception_ptr(cancelled_error(code, name, what));
-    default: return std::make_exception_ptr(error(code, name, what));
+        case ARES_ETIMEOUT:
+            return std::make_exception_ptr(timeout_error(code, name, what));
+        case ARES_ECANCELLED:
+        case ARES_EDESTRUCTION:
+            return std::make_exception_ptr(cancelled_error(code, name, what));
+        default:
+            return std::make_exception_ptr(error(code, name, what));
     }
 }
 
 int family_of(family f) noexcept {
     switch (f) {
-    case family::inet: return AF_INET;
-    case family::inet6: return AF_INET6;
-    case family::any: return AF_UNSPEC;
+        case family::inet:
+            return AF_INET;
+        case family::inet6:
+            return AF_INET6;
+        case family::any:
+            return AF_UNSPEC;
     }
     return AF_UNSPEC;
 }
@@ -143,8 +149,8 @@ void on_srv(void* arg, int status, int, unsigned char* answer, int len) {
         q->pr.set_exception(failure(status, q->name, q->what));
         return;
     }
-    std::unique_ptr<ares_srv_reply, void (*)(ares_srv_reply*)> owned(replies,
-                                                                      [](ares_srv_reply* r) { ares_free_data(r); });
+    std::unique_ptr<ares_srv_reply, void (*)(ares_srv_reply*)> owned(
+        replies, [](ares_srv_reply* r) { ares_free_data(r); });
     try {
         std::vector<srv_record> out;
         for (auto* r = replies; r; r = r->next) {
@@ -204,7 +210,8 @@ public:
         return std::move(fut);
     }
 
-    future<std::vector<srv_record>> srv(std::string_view service, std::string_view proto, std::string_view domain) {
+    future<std::vector<srv_record>> srv(std::string_view service, std::string_view proto,
+                                        std::string_view domain) {
         auto name = fmt::format("_{}._{}.{}", without_underscore(service), without_underscore(proto), domain);
         auto what = fmt::format("SRV records of '{}'", name);
         auto [q, fut] = start<std::vector<srv_record>>(std::move(name), std::move(what));

@@ -81,10 +81,7 @@ public:
         throw std::runtime_error("dnsmasq did not start: " + d.log());
     }
 
-    dnsmasq(dnsmasq&& o) noexcept
-        : dir_(std::move(o.dir_)),
-          pid_(std::exchange(o.pid_, -1)),
-          port_(o.port_) {
+    dnsmasq(dnsmasq&& o) noexcept : dir_(std::move(o.dir_)), pid_(std::exchange(o.pid_, -1)), port_(o.port_) {
         o.dir_.clear();
     }
     dnsmasq& operator=(dnsmasq&&) = delete;

@@ -142,7 +142,8 @@ public:
 /// A DNS resolver of one shard: every call, and its destruction, on the shard that made
 /// it. Lookups run concurrently; none blocks the shard on the network (the hosts file and,
 /// at construction, resolv.conf are small reads of local files, as in c-ares). Lookups
-/// fail with dns::error (timeout_error, cancelled_error for their cases). Move-only.
+/// fail with dns::error (timeout_error, cancelled_error for their cases). Move-only; a
+/// moved-from resolver may only be destroyed or assigned to.
 class resolver {
 public:
     /// A resolver set up by `opts`. Reads resolv.conf (unless every setting is given).
