@@ -18,6 +18,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 #include <fmt/format.h>
 #include <gnutls/x509.h>
@@ -50,6 +52,28 @@ std::string gnutls_text(gnutls_datum_t& d) {
 std::string ip_text(const inet_address& a) {
     auto s = a.to_string();
     return s.substr(0, s.find('%'));
+}
+
+// The RFC 4514 subject and issuer of the peer's certificate, if it sent one.
+std::optional<std::pair<std::string, std::string>> peer_certificate_names(gnutls_session_t s) {
+    unsigned n = 0;
+    const gnutls_datum_t* certs = gnutls_certificate_get_peers(s, &n);
+    gnutls_x509_crt_t crt = nullptr;
+    if (!certs || !n || gnutls_x509_crt_init(&crt) < 0) {
+        return std::nullopt;
+    }
+    std::optional<std::pair<std::string, std::string>> names;
+    gnutls_datum_t subject{};
+    gnutls_datum_t issuer{};
+    if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0 &&
+        gnutls_x509_crt_get_dn3(crt, &subject, 0) == 0) {
+        auto sub = gnutls_text(subject);
+        if (gnutls_x509_crt_get_issuer_dn3(crt, &issuer, 0) == 0) {
+            names.emplace(std::move(sub), gnutls_text(issuer));
+        }
+    }
+    gnutls_x509_crt_deinit(crt);
+    return names;
 }
 
 unsigned request_mode(client_auth a) noexcept {
@@ -339,6 +363,10 @@ future<> session::run_handshake() {
                     err = f.get_exception();
                 }
             }
+            if (abandoned_ && !err) {
+                err = make_tls_error(GNUTLS_E_INTERRUPTED,
+                                     fmt::format("TLS handshake with {}: the connection was dropped", peer_name()));
+            }
             if (timed_out_) {
                 err = std::make_exception_ptr(handshake_timeout_error(
                     fmt::format("TLS handshake with {}: no answer within {} ms", peer_name(),
@@ -384,6 +412,16 @@ void session::finish_handshake(std::exception_ptr e) noexcept {
             w.set_exception(hs_error_);
         } else {
             w.set_value();
+        }
+    }
+}
+
+void session::abandon() noexcept {
+    abandoned_ = true;
+    if (hs_ == handshake_state::running) {
+        try {
+            transport_.shutdown_input();
+        } catch (...) {
         }
     }
 }
@@ -607,8 +645,11 @@ std::exception_ptr session::handshake_failure(int code) const {
                 reasons.pop_back();
             }
         }
+        auto names = peer_certificate_names(s_);
+        auto which = names ? fmt::format(" ({}, issued by {})", names->first, names->second) : std::string();
         return std::make_exception_ptr(verification_error(
-            status, fmt::format("TLS handshake with {}: the peer's certificate is rejected: {}", peer, reasons)));
+            status, fmt::format("TLS handshake with {}: the peer's certificate{} is rejected: {}", peer, which,
+                                reasons)));
     }
     case GNUTLS_E_FATAL_ALERT_RECEIVED:
         return failure(code, "handshake with");
@@ -654,20 +695,9 @@ session_info session::info() const {
     } else if (!opts_.server_name.empty() && !inet_address::parse(opts_.server_name)) {
         i.server_name = opts_.server_name;
     }
-    unsigned n = 0;
-    const gnutls_datum_t* certs = gnutls_certificate_get_peers(s_, &n);
-    gnutls_x509_crt_t crt = nullptr;
-    if (certs && n && gnutls_x509_crt_init(&crt) == 0) {
-        if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0) {
-            gnutls_datum_t dn{};
-            if (gnutls_x509_crt_get_dn3(crt, &dn, 0) == 0) {
-                i.peer_subject = gnutls_text(dn);
-            }
-            if (gnutls_x509_crt_get_issuer_dn3(crt, &dn, 0) == 0) {
-                i.peer_issuer = gnutls_text(dn);
-            }
-        }
-        gnutls_x509_crt_deinit(crt);
+    if (auto names = peer_certificate_names(s_)) {
+        i.peer_subject = std::move(names->first);
+        i.peer_issuer = std::move(names->second);
     }
     return i;
 }

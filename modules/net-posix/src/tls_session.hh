@@ -72,6 +72,9 @@ public:
     connected_socket& transport() noexcept { return transport_; }
 
 private:
+    friend class session_user;
+    void abandon() noexcept;
+
     enum class handshake_state { idle, running, done, failed };
 
     static ssize_t pull(gnutls_transport_ptr_t p, void* data, std::size_t len) noexcept;
@@ -112,6 +115,8 @@ private:
     std::vector<promise<>> hs_waiters_;
     timer<> hs_timer_;
     bool timed_out_ = false;
+    bool abandoned_ = false;      // every user is gone
+    unsigned users_ = 0;          // session_user handles
     unsigned verify_status_ = 0;  // why verify_if_sent() rejected a certificate
 
     // Input: bytes received and not yet given to GnuTLS.
@@ -133,6 +138,27 @@ private:
     bool bye_sent_ = false;
     std::exception_ptr out_error_;
     std::vector<promise<>> drain_waiters_;
+};
+
+/// A user of a session: the TLS connection's impl, its source or its sink. When the
+/// last user is gone, a handshake still waiting for the peer is abandoned (the
+/// transport's input is shut, so that the wait ends and the session with it); queued
+/// records still go out. Owner shard only.
+class session_user {
+public:
+    explicit session_user(std::shared_ptr<session> s) noexcept : s_(std::move(s)) { ++s_->users_; }
+    session_user(const session_user&) = delete;
+    session_user& operator=(const session_user&) = delete;
+    ~session_user() {
+        if (--s_->users_ == 0) {
+            s_->abandon();
+        }
+    }
+    session* operator->() const noexcept { return s_.get(); }
+    const std::shared_ptr<session>& get() const noexcept { return s_; }
+
+private:
+    std::shared_ptr<session> s_;
 };
 
 }  // namespace reef::net::tls

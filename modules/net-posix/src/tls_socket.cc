@@ -17,7 +17,7 @@ public:
     future<temporary_buffer<char>> get() override { return s_->read(); }
 
 private:
-    std::shared_ptr<session> s_;
+    session_user s_;
 };
 
 class tls_sink final : public data_sink_impl {
@@ -32,7 +32,7 @@ public:
     std::size_t buffer_size() const noexcept override { return buffer_size_; }
 
 private:
-    std::shared_ptr<session> s_;
+    session_user s_;
     std::size_t buffer_size_;
 };
 
@@ -41,9 +41,9 @@ class tls_connection final : public connected_socket_impl {
 public:
     explicit tls_connection(std::shared_ptr<session> s) noexcept : s_(std::move(s)) {}
 
-    data_source source(const input_options&) override { return data_source(std::make_unique<tls_source>(s_)); }
+    data_source source(const input_options&) override { return data_source(std::make_unique<tls_source>(s_.get())); }
     data_sink sink(std::size_t buffer_size) override {
-        return data_sink(std::make_unique<tls_sink>(s_, buffer_size));
+        return data_sink(std::make_unique<tls_sink>(s_.get(), buffer_size));
     }
     void shutdown_input() override { s_->shutdown_input(); }
     void shutdown_output() override { s_->shutdown_output(); }
@@ -61,12 +61,12 @@ public:
     socket_address local_address() const override { return t().local_address(); }
     socket_address remote_address() const override { return t().remote_address(); }
 
-    const std::shared_ptr<session>& get() const noexcept { return s_; }
+    const std::shared_ptr<session>& get() const noexcept { return s_.get(); }
 
 private:
     connected_socket& t() const noexcept { return s_->transport(); }
 
-    std::shared_ptr<session> s_;
+    session_user s_;
 };
 
 // What a TLS listening socket shares with its accept() in flight, which may outlive it.

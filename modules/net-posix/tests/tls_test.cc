@@ -403,6 +403,59 @@ REEF_TEST_CASE("a peer closing during the handshake fails it with a clear error"
     REQUIRE(contains(err, "closed the connection"));
 }
 
+REEF_TEST_CASE("credentials load from DER files and from PEM and DER in memory") {
+    auto& p = *co_await get_pki();
+    tls::server_credentials screds;
+    screds.set_x509_key_file(p.path("server.der"), p.path("server-key.der"), tls::x509_format::der);
+    auto ss = listen_tls(screds);
+    tls::certificate_credentials from_der;
+    REQUIRE(from_der.set_x509_trust(p.read("ca.der"), tls::x509_format::der) == 1);
+    tls::certificate_credentials from_pem;
+    REQUIRE(from_pem.set_x509_trust(p.read("ca.pem")) == 1);
+    for (auto* creds : {&from_der, &from_pem}) {
+        auto c = co_await connect_tls(ss, *creds, to_localhost());
+        auto reply = echo_round_trip(c.client, std::move(c.server), "loaded");
+        REQUIRE(co_await std::move(reply) == "loaded");
+    }
+    tls::certificate_credentials bad;
+    REQUIRE_THROWS_AS(bad.set_x509_trust("not a certificate"), tls::tls_error);
+    REQUIRE_THROWS_AS(bad.set_x509_key(p.read("server.pem"), "not a key"), tls::tls_error);
+}
+
+REEF_TEST_CASE("TLS 1.2 works when both sides are limited to it, and a version mismatch fails clearly") {
+    auto& p = *co_await get_pki();
+    auto ss = listen_tls(server_creds(p), tls::tls_options{.priority = "NORMAL:-VERS-TLS1.3"});
+    auto c = co_await connect_tls(ss, trusting_ca(p), to_localhost());
+    auto info = co_await tls::get_session_info(c.client);
+    REQUIRE(info.protocol == "TLS1.2");
+    REQUIRE(info.peer_subject == "CN=localhost");
+    auto reply = echo_round_trip(c.client, std::move(c.server), std::string(100000, 'z'));
+    REQUIRE(co_await std::move(reply) == std::string(100000, 'z'));
+
+    auto only13 = to_localhost();
+    only13.priority = "NORMAL:-VERS-ALL:+VERS-TLS1.3";
+    auto d = co_await connect_tls(ss, trusting_ca(p), only13);
+    auto served = failure_of<tls::tls_error>(tls::check_handshake(d.server));
+    auto err = co_await failure_of<tls::tls_error>(tls::check_handshake(d.client));
+    INFO(one_line(err));
+    REQUIRE(contains(err, "TLS handshake with localhost"));
+    auto server_err = co_await std::move(served);
+    INFO(one_line(server_err));
+    REQUIRE(contains(server_err, "TLS handshake with"));
+}
+
+REEF_TEST_CASE("a server connection dropped during its handshake closes at once") {
+    auto& p = *co_await get_pki();
+    auto ss = listen_tls(server_creds(p), tls::tls_options{.handshake_timeout = 0ms});
+    auto accepted = ss.accept();
+    auto silent = co_await connect(ss.local_address());  // plain TCP: never says hello
+    {
+        auto a = co_await std::move(accepted);  // its handshake waits for the client...
+    }                                           // ...and is dropped here
+    auto in = silent.input();
+    REQUIRE(co_await read_to_end(in) == "");
+}
+
 REEF_TEST_CASE("TLS queries refuse a connection that is not TLS, and servers need a certificate") {
     auto plain = listen(loopback_v4(), listen_options{.balancing = load_balancing::this_shard});
     auto accepted = plain.accept();

@@ -33,6 +33,7 @@ namespace net_test {
 ///   client.pem/.key           CN=reef-client, clientAuth, by the CA
 ///   rogue.pem/.key            CN=localhost, self-signed (an unknown issuer)
 ///   expired.pem/.key          CN=localhost by the CA, valid in January 2020 only
+///   ca.der, server.der, server-key.der   the same in DER
 class test_pki {
 public:
     explicit test_pki(std::string dir) : dir_(std::move(dir)) {}
@@ -93,6 +94,9 @@ printf 'default_md = sha256\npolicy = any\ncopy_extensions = copy\n[any]\ncommon
 echo 01 > serial
 $O ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in expired.csr -out expired.pem -notext \
    -startdate 20200101000000Z -enddate 20200201000000Z
+$O x509 -in ca.pem -outform der -out ca.der
+$O x509 -in server.pem -outform der -out server.der
+$O pkey -in server.key -outform der -out server-key.der
 )",
                                            fmt::arg("dir", tmpl), fmt::arg("openssl", openssl_program()));
     std::ofstream(pki->path("make.sh")) << script;
