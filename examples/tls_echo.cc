@@ -58,7 +58,8 @@ private:
                 co_return;
             }
             auto a = accepted.get();
-            (void)with_gate(connections_, [this, c = std::move(a.connection)]() mutable { return serve(std::move(c)); });
+            (void)with_gate(connections_,
+                            [this, c = std::move(a.connection)]() mutable { return serve(std::move(c)); });
         }
     }
 
@@ -117,7 +118,8 @@ int main(int argc, char** argv) {
         sharded<tls_echo_service> service;
         co_await service.start(creds);
         // Shard 0 listens first: with port 0 the kernel picks the port the others use.
-        auto addr = service.local().listen(net::socket_address(*ip, std::uint16_t(cfg["port"].as<unsigned>())));
+        auto addr =
+            service.local().listen(net::socket_address(*ip, std::uint16_t(cfg["port"].as<unsigned>())));
         co_await service.invoke_on_others([addr](tls_echo_service& s) { s.listen(addr); });
         fmt::print("listening on {}\n", addr);
         std::fflush(stdout);

@@ -43,17 +43,20 @@ certificate_credentials::impl::~impl() {
 certificate_credentials::certificate_credentials() : impl_(std::make_shared<impl>()) {}
 certificate_credentials::~certificate_credentials() = default;
 certificate_credentials::certificate_credentials(const certificate_credentials&) noexcept = default;
-certificate_credentials& certificate_credentials::operator=(const certificate_credentials&) noexcept = default;
+certificate_credentials& certificate_credentials::operator=(const certificate_credentials&) noexcept =
+    default;
 certificate_credentials::certificate_credentials(certificate_credentials&&) noexcept = default;
 certificate_credentials& certificate_credentials::operator=(certificate_credentials&&) noexcept = default;
 
 std::size_t certificate_credentials::set_system_trust() {
-    return count_added(gnutls_certificate_set_x509_system_trust(impl_->get()), "loading the system trust store");
+    return count_added(gnutls_certificate_set_x509_system_trust(impl_->get()),
+                       "loading the system trust store");
 }
 
 std::size_t certificate_credentials::set_x509_trust_file(const std::string& path, x509_format format) {
-    return count_added(gnutls_certificate_set_x509_trust_file(impl_->get(), path.c_str(), gnutls_format(format)),
-                       fmt::format("loading trusted certificates from {}", path));
+    return count_added(
+        gnutls_certificate_set_x509_trust_file(impl_->get(), path.c_str(), gnutls_format(format)),
+        fmt::format("loading trusted certificates from {}", path));
 }
 
 std::size_t certificate_credentials::set_x509_trust(std::string_view certificates, x509_format format) {

@@ -25,9 +25,11 @@ tls_error::tls_error(int gnutls_code, const std::string& what)
     : std::system_error(gnutls_code, error_category(), what) {}
 
 verification_error::verification_error(unsigned status, const std::string& what)
-    : tls_error(GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR, what), status_(status) {}
+    : tls_error(GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR, what),
+      status_(status) {}
 
-handshake_timeout_error::handshake_timeout_error(const std::string& what) : tls_error(GNUTLS_E_TIMEDOUT, what) {}
+handshake_timeout_error::handshake_timeout_error(const std::string& what)
+    : tls_error(GNUTLS_E_TIMEDOUT, what) {}
 
 std::exception_ptr make_tls_error(int code, const std::string& what) {
     return std::make_exception_ptr(tls_error(code, what));

@@ -78,12 +78,12 @@ std::optional<std::pair<std::string, std::string>> peer_certificate_names(gnutls
 
 unsigned request_mode(client_auth a) noexcept {
     switch (a) {
-    case client_auth::none:
-        return GNUTLS_CERT_IGNORE;
-    case client_auth::request:
-        return GNUTLS_CERT_REQUEST;
-    case client_auth::require:
-        return GNUTLS_CERT_REQUIRE;
+        case client_auth::none:
+            return GNUTLS_CERT_IGNORE;
+        case client_auth::request:
+            return GNUTLS_CERT_REQUEST;
+        case client_auth::require:
+            return GNUTLS_CERT_REQUIRE;
     }
     return GNUTLS_CERT_IGNORE;
 }
@@ -92,9 +92,13 @@ unsigned request_mode(client_auth a) noexcept {
 
 session::session(role r, std::shared_ptr<certificate_credentials::impl> creds, connected_socket transport,
                  tls_options opts)
-    : role_(r), opts_(std::move(opts)), creds_(std::move(creds)), transport_(std::move(transport)) {
+    : role_(r),
+      opts_(std::move(opts)),
+      creds_(std::move(creds)),
+      transport_(std::move(transport)) {
     if (role_ == role::server && creds_->keys == 0) {
-        throw_tls_error(GNUTLS_E_INSUFFICIENT_CREDENTIALS, "TLS server credentials hold no certificate and key");
+        throw_tls_error(GNUTLS_E_INSUFFICIENT_CREDENTIALS,
+                        "TLS server credentials hold no certificate and key");
     }
     in_ = transport_.impl()->source(input_options{});
     out_ = transport_.impl()->sink(chunk_size);
@@ -116,8 +120,8 @@ session::session(role r, std::shared_ptr<certificate_credentials::impl> creds, c
             const char* bad = nullptr;
             rc = gnutls_priority_set_direct(s_, opts_.priority.c_str(), &bad);
             if (rc < 0) {
-                throw_tls_error(rc, fmt::format("TLS priority string '{}' is not valid at '{}'", opts_.priority,
-                                                bad ? bad : ""));
+                throw_tls_error(rc, fmt::format("TLS priority string '{}' is not valid at '{}'",
+                                                opts_.priority, bad ? bad : ""));
             }
         }
         if (rc >= 0) {
@@ -136,7 +140,8 @@ session::session(role r, std::shared_ptr<certificate_credentials::impl> creds, c
         if (!opts_.alpn_protocols.empty()) {
             std::vector<gnutls_datum_t> protos;
             for (auto& p : opts_.alpn_protocols) {
-                protos.push_back(gnutls_datum_t{reinterpret_cast<unsigned char*>(p.data()), unsigned(p.size())});
+                protos.push_back(
+                    gnutls_datum_t{reinterpret_cast<unsigned char*>(p.data()), unsigned(p.size())});
             }
             rc = gnutls_alpn_set_protocols(s_, protos.data(), unsigned(protos.size()),
                                            role_ == role::server ? GNUTLS_ALPN_SERVER_PRECEDENCE : 0);
@@ -156,11 +161,14 @@ session::session(role r, std::shared_ptr<certificate_credentials::impl> creds, c
                 }
             }
             if (verify) {
-                verify_name_ = !name.empty() ? name : remote_.is_inet() ? ip_text(remote_.address()) : std::string();
+                verify_name_ = !name.empty()       ? name
+                               : remote_.is_inet() ? ip_text(remote_.address())
+                                                   : std::string();
                 gnutls_session_set_verify_cert(s_, verify_name_.empty() ? nullptr : verify_name_.c_str(), 0);
             }
         } else {
-            gnutls_certificate_server_set_request(s_, gnutls_certificate_request_t(request_mode(creds_->auth)));
+            gnutls_certificate_server_set_request(s_,
+                                                  gnutls_certificate_request_t(request_mode(creds_->auth)));
             if (verify && creds_->auth == client_auth::require) {
                 gnutls_session_set_verify_cert(s_, nullptr, 0);
             } else if (verify && creds_->auth == client_auth::request) {
@@ -215,7 +223,8 @@ int session::verify_if_sent(gnutls_session_t s) noexcept {
     unsigned status = 0;
     int r = gnutls_certificate_verify_peers3(s, nullptr, &status);
     if (r < 0 || status != 0) {
-        static_cast<session*>(gnutls_session_get_ptr(s))->verify_status_ = r < 0 ? GNUTLS_CERT_INVALID : status;
+        static_cast<session*>(gnutls_session_get_ptr(s))->verify_status_ =
+            r < 0 ? GNUTLS_CERT_INVALID : status;
         return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
     }
     return 0;
@@ -331,13 +340,13 @@ void session::start_handshake() {
 future<> session::handshake() {
     start_handshake();
     switch (hs_) {
-    case handshake_state::done:
-        return make_ready_future<>();
-    case handshake_state::failed:
-        return make_exception_future<>(hs_error_);
-    case handshake_state::idle:
-    case handshake_state::running:
-        break;
+        case handshake_state::done:
+            return make_ready_future<>();
+        case handshake_state::failed:
+            return make_exception_future<>(hs_error_);
+        case handshake_state::idle:
+        case handshake_state::running:
+            break;
     }
     hs_waiters_.emplace_back();
     return hs_waiters_.back().get_future();
@@ -364,13 +373,14 @@ future<> session::run_handshake() {
                 }
             }
             if (abandoned_ && !err) {
-                err = make_tls_error(GNUTLS_E_INTERRUPTED,
-                                     fmt::format("TLS handshake with {}: the connection was dropped", peer_name()));
+                err = make_tls_error(
+                    GNUTLS_E_INTERRUPTED,
+                    fmt::format("TLS handshake with {}: the connection was dropped", peer_name()));
             }
             if (timed_out_) {
-                err = std::make_exception_ptr(handshake_timeout_error(
-                    fmt::format("TLS handshake with {}: no answer within {} ms", peer_name(),
-                                opts_.handshake_timeout.count())));
+                err = std::make_exception_ptr(
+                    handshake_timeout_error(fmt::format("TLS handshake with {}: no answer within {} ms",
+                                                        peer_name(), opts_.handshake_timeout.count())));
             }
             if (err) {
                 break;
@@ -499,7 +509,8 @@ future<> session::write(temporary_buffer<char> buf) {
     }
     if (closing_) {
         co_await coroutine::exception(
-            make_tls_error(GNUTLS_E_INVALID_SESSION, fmt::format("TLS write to {} after its output was closed", peer_name())));
+            make_tls_error(GNUTLS_E_INVALID_SESSION,
+                           fmt::format("TLS write to {} after its output was closed", peer_name())));
     }
     const char* p = buf.get();
     std::size_t left = buf.size();
@@ -617,8 +628,8 @@ std::string session::peer_name() const {
 
 std::exception_ptr session::failure(int code, const char* doing) const {
     if (code == GNUTLS_E_FATAL_ALERT_RECEIVED) {
-        return make_tls_error(code, fmt::format("TLS {} {}: the peer sent the fatal alert '{}'", doing, peer_name(),
-                                                gnutls_alert_get_name(gnutls_alert_get(s_))));
+        return make_tls_error(code, fmt::format("TLS {} {}: the peer sent the fatal alert '{}'", doing,
+                                                peer_name(), gnutls_alert_get_name(gnutls_alert_get(s_))));
     }
     if (code == GNUTLS_E_PREMATURE_TERMINATION) {
         return make_tls_error(
@@ -630,44 +641,48 @@ std::exception_ptr session::failure(int code, const char* doing) const {
 std::exception_ptr session::handshake_failure(int code) const {
     const auto peer = peer_name();
     switch (code) {
-    case GNUTLS_E_CERTIFICATE_ERROR:
-        if (!verify_status_) {
-            break;
-        }
-        [[fallthrough]];
-    case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR: {
-        unsigned status = verify_status_ ? verify_status_ : gnutls_session_get_verify_cert_status(s_);
-        gnutls_datum_t text{};
-        std::string reasons = "unknown reason";
-        if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) >= 0) {
-            reasons = gnutls_text(text);
-            while (!reasons.empty() && reasons.back() == ' ') {
-                reasons.pop_back();
+        case GNUTLS_E_CERTIFICATE_ERROR:
+            if (!verify_status_) {
+                break;
             }
+            [[fallthrough]];
+        case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR: {
+            unsigned status = verify_status_ ? verify_status_ : gnutls_session_get_verify_cert_status(s_);
+            gnutls_datum_t text{};
+            std::string reasons = "unknown reason";
+            if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) >= 0) {
+                reasons = gnutls_text(text);
+                while (!reasons.empty() && reasons.back() == ' ') {
+                    reasons.pop_back();
+                }
+            }
+            auto names = peer_certificate_names(s_);
+            auto which =
+                names ? fmt::format(" ({}, issued by {})", names->first, names->second) : std::string();
+            return std::make_exception_ptr(verification_error(
+                status, fmt::format("TLS handshake with {}: the peer's certificate{} is rejected: {}", peer,
+                                    which, reasons)));
         }
-        auto names = peer_certificate_names(s_);
-        auto which = names ? fmt::format(" ({}, issued by {})", names->first, names->second) : std::string();
-        return std::make_exception_ptr(verification_error(
-            status, fmt::format("TLS handshake with {}: the peer's certificate{} is rejected: {}", peer, which,
-                                reasons)));
-    }
-    case GNUTLS_E_FATAL_ALERT_RECEIVED:
-        return failure(code, "handshake with");
-    case GNUTLS_E_PREMATURE_TERMINATION:
-    case GNUTLS_E_UNEXPECTED_PACKET_LENGTH:
-        if (in_eof_) {
-            return make_tls_error(code, fmt::format("TLS handshake with {}: the peer closed the connection", peer));
-        }
-        break;
-    case GNUTLS_E_NO_CERTIFICATE_FOUND:
-    case GNUTLS_E_CERTIFICATE_REQUIRED:
-        if (role_ == role::server) {
-            return make_tls_error(
-                code, fmt::format("TLS handshake with {}: the client sent no certificate and one is required", peer));
-        }
-        break;
-    default:
-        break;
+        case GNUTLS_E_FATAL_ALERT_RECEIVED:
+            return failure(code, "handshake with");
+        case GNUTLS_E_PREMATURE_TERMINATION:
+        case GNUTLS_E_UNEXPECTED_PACKET_LENGTH:
+            if (in_eof_) {
+                return make_tls_error(
+                    code, fmt::format("TLS handshake with {}: the peer closed the connection", peer));
+            }
+            break;
+        case GNUTLS_E_NO_CERTIFICATE_FOUND:
+        case GNUTLS_E_CERTIFICATE_REQUIRED:
+            if (role_ == role::server) {
+                return make_tls_error(
+                    code,
+                    fmt::format("TLS handshake with {}: the client sent no certificate and one is required",
+                                peer));
+            }
+            break;
+        default:
+            break;
     }
     return make_tls_error(code, fmt::format("TLS handshake with {} failed", peer));
 }

@@ -121,9 +121,9 @@ private:
 
     // Input: bytes received and not yet given to GnuTLS.
     temporary_buffer<char> in_buf_;
-    bool in_eof_ = false;        // the transport reached its end
-    bool in_closed_ = false;     // close_notify seen, or unclean close taken as the end
-    bool input_shut_ = false;    // shutdown_input() was called
+    bool in_eof_ = false;      // the transport reached its end
+    bool in_closed_ = false;   // close_notify seen, or unclean close taken as the end
+    bool input_shut_ = false;  // shutdown_input() was called
     std::exception_ptr in_error_;
 
     // Output: records GnuTLS produced. The chunk fills from `chunk_start_`; sealed parts
@@ -132,9 +132,9 @@ private:
     std::size_t chunk_start_ = 0;
     std::size_t chunk_used_ = 0;
     std::vector<temporary_buffer<char>> out_pending_;
-    bool writing_ = false;        // write_pending() runs
-    bool closing_ = false;        // close_output() or shutdown_output() started
-    bool sink_closed_ = false;    // the transport's output is closed: nothing more is put
+    bool writing_ = false;      // write_pending() runs
+    bool closing_ = false;      // close_output() or shutdown_output() started
+    bool sink_closed_ = false;  // the transport's output is closed: nothing more is put
     bool bye_sent_ = false;
     std::exception_ptr out_error_;
     std::vector<promise<>> drain_waiters_;

@@ -23,7 +23,8 @@ private:
 class tls_sink final : public data_sink_impl {
 public:
     tls_sink(std::shared_ptr<session> s, std::size_t buffer_size) noexcept
-        : s_(std::move(s)), buffer_size_(buffer_size) {}
+        : s_(std::move(s)),
+          buffer_size_(buffer_size) {}
     using data_sink_impl::put;
     future<> put(temporary_buffer<char> buf) override { return s_->write(std::move(buf)); }
     future<> flush() override { return s_->flush(); }
@@ -41,7 +42,9 @@ class tls_connection final : public connected_socket_impl {
 public:
     explicit tls_connection(std::shared_ptr<session> s) noexcept : s_(std::move(s)) {}
 
-    data_source source(const input_options&) override { return data_source(std::make_unique<tls_source>(s_.get())); }
+    data_source source(const input_options&) override {
+        return data_source(std::make_unique<tls_source>(s_.get()));
+    }
     data_sink sink(std::size_t buffer_size) override {
         return data_sink(std::make_unique<tls_sink>(s_.get(), buffer_size));
     }
@@ -103,27 +106,30 @@ std::shared_ptr<session> session_of(const connected_socket& s) {
 
 void check_server_keys(const server_credentials& creds) {
     if (creds.get_impl()->keys == 0) {
-        throw_tls_error(GNUTLS_E_INSUFFICIENT_CREDENTIALS, "TLS server credentials hold no certificate and key");
+        throw_tls_error(GNUTLS_E_INSUFFICIENT_CREDENTIALS,
+                        "TLS server credentials hold no certificate and key");
     }
 }
 
 }  // namespace
 
 connected_socket wrap_client(const certificate_credentials& creds, connected_socket s, tls_options opts) {
-    auto sess = std::make_shared<session>(session::role::client, creds.get_impl(), std::move(s), std::move(opts));
+    auto sess =
+        std::make_shared<session>(session::role::client, creds.get_impl(), std::move(s), std::move(opts));
     return connected_socket(std::make_unique<tls_connection>(std::move(sess)));
 }
 
 connected_socket wrap_server(const server_credentials& creds, connected_socket s, tls_options opts) {
-    auto sess = std::make_shared<session>(session::role::server, creds.get_impl(), std::move(s), std::move(opts));
+    auto sess =
+        std::make_shared<session>(session::role::server, creds.get_impl(), std::move(s), std::move(opts));
     // A server handshakes at once: a client whose first write waits for the handshake
     // must not depend on the server application reading first.
     sess->start_handshake();
     return connected_socket(std::make_unique<tls_connection>(std::move(sess)));
 }
 
-future<connected_socket> connect(const certificate_credentials& creds, const socket_address& remote, tls_options opts,
-                                 const connect_options& copts) {
+future<connected_socket> connect(const certificate_credentials& creds, const socket_address& remote,
+                                 tls_options opts, const connect_options& copts) {
     return net::connect(remote, {}, copts).then([creds, opts = std::move(opts)](connected_socket s) mutable {
         return wrap_client(creds, std::move(s), std::move(opts));
     });

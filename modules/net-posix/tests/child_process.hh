@@ -34,7 +34,8 @@ class child_process {
 public:
     /// Starts `argv` (argv[0] looked up in PATH unless it holds a '/'); it is killed
     /// with SIGKILL once `deadline` has passed.
-    child_process(std::vector<std::string> argv, std::chrono::milliseconds deadline) : argv_(std::move(argv)) {
+    child_process(std::vector<std::string> argv, std::chrono::milliseconds deadline)
+        : argv_(std::move(argv)) {
         int in[2];
         int out[2];
         if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) {

@@ -55,7 +55,8 @@ struct tls_pair {
     connected_socket server;
 };
 
-future<tls_pair> connect_tls(server_socket& ss, const tls::certificate_credentials& creds, tls::tls_options opts) {
+future<tls_pair> connect_tls(server_socket& ss, const tls::certificate_credentials& creds,
+                             tls::tls_options opts) {
     auto accepted = ss.accept();
     auto client = co_await tls::connect(creds, ss.local_address(), std::move(opts));
     auto a = co_await std::move(accepted);
@@ -174,7 +175,8 @@ future<rejection> rejected(const test_pki& p, std::string cert, std::string key,
 
 }  // namespace
 
-REEF_TEST_CASE("a Reef client and server carry 8 MiB each way byte for byte, each side ending with close_notify") {
+REEF_TEST_CASE(
+    "a Reef client and server carry 8 MiB each way byte for byte, each side ending with close_notify") {
     constexpr std::uint64_t total = 8 << 20;
     auto& p = *co_await get_pki();
     auto ss = listen_tls(server_creds(p));
@@ -210,14 +212,16 @@ REEF_TEST_CASE("the handshake agrees on TLS 1.3 and each side sees the other's c
     REQUIRE_FALSE(ci.alpn_protocol);
 }
 
-REEF_TEST_CASE("SNI picks the server's certificate and ALPN follows the server's preference, seen on both sides") {
+REEF_TEST_CASE(
+    "SNI picks the server's certificate and ALPN follows the server's preference, seen on both sides") {
     auto& p = *co_await get_pki();
     auto screds = server_creds(p);
     screds.set_x509_key_file(p.path("other.pem"), p.path("other.key"));
     auto ss = listen_tls(screds, tls::tls_options{.alpn_protocols = {"h2", "http/1.1"}});
     auto ccreds = trusting_ca(p);
 
-    auto c = co_await connect_tls(ss, ccreds, tls::tls_options{.server_name = "other.test", .alpn_protocols = {"http/1.1", "h2"}});
+    auto c = co_await connect_tls(
+        ss, ccreds, tls::tls_options{.server_name = "other.test", .alpn_protocols = {"http/1.1", "h2"}});
     auto [ci, si] = co_await coroutine::all([&] { return tls::get_session_info(c.client); },
                                             [&] { return tls::get_session_info(c.server); });
     REQUIRE(si.server_name == "other.test");
@@ -225,7 +229,8 @@ REEF_TEST_CASE("SNI picks the server's certificate and ALPN follows the server's
     REQUIRE(ci.alpn_protocol == "h2");
     REQUIRE(si.alpn_protocol == "h2");
 
-    auto d = co_await connect_tls(ss, ccreds, tls::tls_options{.server_name = "localhost", .alpn_protocols = {"http/1.1"}});
+    auto d = co_await connect_tls(
+        ss, ccreds, tls::tls_options{.server_name = "localhost", .alpn_protocols = {"http/1.1"}});
     auto [di, dsi] = co_await coroutine::all([&] { return tls::get_session_info(d.client); },
                                              [&] { return tls::get_session_info(d.server); });
     REQUIRE(dsi.server_name == "localhost");
@@ -234,7 +239,8 @@ REEF_TEST_CASE("SNI picks the server's certificate and ALPN follows the server's
     REQUIRE(dsi.alpn_protocol == "http/1.1");
 }
 
-REEF_TEST_CASE("a certificate from an unknown issuer fails the handshake with a verification_error saying so") {
+REEF_TEST_CASE(
+    "a certificate from an unknown issuer fails the handshake with a verification_error saying so") {
     auto& p = *co_await get_pki();
     auto r = co_await rejected(p, "rogue.pem", "rogue.key", to_localhost());
     INFO(one_line(r.what));
@@ -246,7 +252,8 @@ REEF_TEST_CASE("a certificate from an unknown issuer fails the handshake with a 
 
 REEF_TEST_CASE("a certificate for another name fails verification with a verification_error saying so") {
     auto& p = *co_await get_pki();
-    auto r = co_await rejected(p, "server-chain.pem", "server.key", tls::tls_options{.server_name = "wrong.example"});
+    auto r = co_await rejected(p, "server-chain.pem", "server.key",
+                               tls::tls_options{.server_name = "wrong.example"});
     INFO(one_line(r.what));
     REQUIRE(contains(r.what, "does not match"));
     REQUIRE((r.status & GNUTLS_CERT_UNEXPECTED_OWNER) != 0);
@@ -267,7 +274,8 @@ REEF_TEST_CASE("after a failed handshake every I/O fails the same way") {
     auto in = c.client.input();
     auto out = c.client.output();
     REQUIRE(contains(co_await failure_of<tls::verification_error>(in.read()), "issuer is unknown"));
-    REQUIRE(contains(co_await failure_of<tls::verification_error>(tls::check_handshake(c.client)), "issuer is unknown"));
+    REQUIRE(contains(co_await failure_of<tls::verification_error>(tls::check_handshake(c.client)),
+                     "issuer is unknown"));
     co_await out.write("never sent");
     REQUIRE(contains(co_await failure_of<tls::verification_error>(out.close()), "issuer is unknown"));
 }
@@ -290,13 +298,15 @@ REEF_TEST_CASE("without a server name the certificate must match the IP address 
 REEF_TEST_CASE("with verification off a client accepts a certificate it cannot verify") {
     auto& p = *co_await get_pki();
     auto ss = listen_tls(server_creds(p, "rogue.pem", "rogue.key"));
-    auto c = co_await connect_tls(ss, tls::certificate_credentials(),
-                                  tls::tls_options{.server_name = "localhost", .verify = tls::verification::off});
+    auto c =
+        co_await connect_tls(ss, tls::certificate_credentials(),
+                             tls::tls_options{.server_name = "localhost", .verify = tls::verification::off});
     auto reply = echo_round_trip(c.client, std::move(c.server), "unverified but private");
     REQUIRE(co_await std::move(reply) == "unverified but private");
 }
 
-REEF_TEST_CASE("a server requiring a client certificate rejects a client without one, clearly on both sides") {
+REEF_TEST_CASE(
+    "a server requiring a client certificate rejects a client without one, clearly on both sides") {
     auto& p = *co_await get_pki();
     auto screds = server_creds_asking(p, tls::client_auth::require);
     REQUIRE(screds.get_client_auth() == tls::client_auth::require);
@@ -338,7 +348,8 @@ REEF_TEST_CASE("close_notify ends one direction while the other keeps going") {
     REQUIRE(co_await read_to_end(cin) == "answer after the client's close_notify");
 }
 
-REEF_TEST_CASE("a peer vanishing without close_notify fails the read, or ends the stream when the options say so") {
+REEF_TEST_CASE(
+    "a peer vanishing without close_notify fails the read, or ends the stream when the options say so") {
     auto& p = *co_await get_pki();
     auto screds = server_creds(p);
     for (auto mode : {tls::unclean_close::error, tls::unclean_close::end_of_stream}) {
@@ -375,8 +386,9 @@ REEF_TEST_CASE("a silent peer fails the handshake with handshake_timeout_error")
     auto& p = *co_await get_pki();
     auto plain = listen(loopback_v4(), listen_options{.balancing = load_balancing::this_shard});
     auto accepted = plain.accept();
-    auto client = co_await tls::connect(trusting_ca(p), plain.local_address(),
-                                        tls::tls_options{.server_name = "localhost", .handshake_timeout = 200ms});
+    auto client =
+        co_await tls::connect(trusting_ca(p), plain.local_address(),
+                              tls::tls_options{.server_name = "localhost", .handshake_timeout = 200ms});
     auto silent = co_await std::move(accepted);
     auto start = std::chrono::steady_clock::now();
     auto err = co_await failure_of<tls::handshake_timeout_error>(tls::check_handshake(client));
@@ -492,14 +504,17 @@ REEF_TEST_CASE("credentials made on one shard serve sessions on another") {
     REQUIRE(co_await std::move(from_shard1) == "from shard 1");
 }
 
-REEF_TEST_CASE("openssl s_client verifies the Reef server and ends with close_notify, which the server reads as the end") {
+REEF_TEST_CASE(
+    "openssl s_client verifies the Reef server and ends with close_notify, which the server reads as the "
+    "end") {
     auto& p = *co_await get_pki();
     auto ss = listen_tls(server_creds(p), tls::tls_options{.alpn_protocols = {"h2"}});
     auto accepted = ss.accept();
-    child_process client({openssl_program(), "s_client", "-connect", fmt::format("127.0.0.1:{}", ss.local_address().port()),
-                          "-servername", "localhost", "-verify_hostname", "localhost", "-verify_return_error",
-                          "-CAfile", p.path("ca.pem"), "-alpn", "h2", "-quiet", "-no_ign_eof"},
-                         20s);
+    child_process client(
+        {openssl_program(), "s_client", "-connect", fmt::format("127.0.0.1:{}", ss.local_address().port()),
+         "-servername", "localhost", "-verify_hostname", "localhost", "-verify_return_error", "-CAfile",
+         p.path("ca.pem"), "-alpn", "h2", "-quiet", "-no_ign_eof"},
+        20s);
     auto a = co_await std::move(accepted);
     auto info = co_await tls::get_session_info(a.connection);
     REQUIRE(info.server_name == "localhost");
@@ -515,15 +530,17 @@ REEF_TEST_CASE("openssl s_client verifies the Reef server and ends with close_no
     REQUIRE(co_await client.wait() == 0);
 }
 
-REEF_TEST_CASE("openssl s_client with a client certificate reads the Reef server's reply up to its close_notify") {
+REEF_TEST_CASE(
+    "openssl s_client with a client certificate reads the Reef server's reply up to its close_notify") {
     auto& p = *co_await get_pki();
     auto screds = server_creds_asking(p, tls::client_auth::require);
     auto ss = listen_tls(screds);
     auto accepted = ss.accept();
-    child_process client({openssl_program(), "s_client", "-connect", fmt::format("127.0.0.1:{}", ss.local_address().port()),
-                          "-servername", "localhost", "-verify_return_error", "-CAfile", p.path("ca.pem"), "-cert",
-                          p.path("client.pem"), "-key", p.path("client.key"), "-quiet"},
-                         20s);
+    child_process client(
+        {openssl_program(), "s_client", "-connect", fmt::format("127.0.0.1:{}", ss.local_address().port()),
+         "-servername", "localhost", "-verify_return_error", "-CAfile", p.path("ca.pem"), "-cert",
+         p.path("client.pem"), "-key", p.path("client.key"), "-quiet"},
+        20s);
     auto a = co_await std::move(accepted);
     auto in = a.connection.input();
     auto out = a.connection.output();
@@ -550,9 +567,10 @@ REEF_TEST_CASE("curl fetches a page from the Reef server over HTTPS, verifying i
     auto ss = listen_tls(server_creds(p), tls::tls_options{.alpn_protocols = {"http/1.1"}});
     auto accepted = ss.accept();
     const auto port = ss.local_address().port();
-    child_process client({curl, "-sS", "--max-time", "20", "--cacert", p.path("ca.pem"), "--resolve",
-                          fmt::format("localhost:{}:127.0.0.1", port), fmt::format("https://localhost:{}/hello", port)},
-                         30s);
+    child_process client(
+        {curl, "-sS", "--max-time", "20", "--cacert", p.path("ca.pem"), "--resolve",
+         fmt::format("localhost:{}:127.0.0.1", port), fmt::format("https://localhost:{}/hello", port)},
+        30s);
     auto a = co_await std::move(accepted);
     auto in = a.connection.input();
     auto out = a.connection.output();
@@ -563,9 +581,10 @@ REEF_TEST_CASE("curl fetches a page from the Reef server over HTTPS, verifying i
     REQUIRE(info.alpn_protocol == "http/1.1");
     REQUIRE(info.server_name == "localhost");
     const std::string body = "hello over TLS from Reef\n";
-    co_await out.write(fmt::format("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n"
-                                   "Connection: close\r\n\r\n{}",
-                                   body.size(), body));
+    co_await out.write(
+        fmt::format("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n"
+                    "Connection: close\r\n\r\n{}",
+                    body.size(), body));
     co_await out.close();
     auto printed = co_await client.read_to_end();
     INFO(one_line(printed));
@@ -575,12 +594,14 @@ REEF_TEST_CASE("curl fetches a page from the Reef server over HTTPS, verifying i
 
 REEF_TEST_CASE("the Reef client talks to openssl s_server -rev and sees its ALPN choice") {
     auto& p = *co_await get_pki();
-    child_process server({openssl_program(), "s_server", "-accept", "127.0.0.1:0", "-cert", p.path("server.pem"),
-                          "-key", p.path("server.key"), "-naccept", "1", "-rev", "-alpn", "http/1.1"},
-                         20s);
+    child_process server(
+        {openssl_program(), "s_server", "-accept", "127.0.0.1:0", "-cert", p.path("server.pem"), "-key",
+         p.path("server.key"), "-naccept", "1", "-rev", "-alpn", "http/1.1"},
+        20s);
     auto port = co_await s_server_port(server);
-    auto s = co_await tls::connect(trusting_ca(p), loopback_v4(port),
-                                   tls::tls_options{.server_name = "localhost", .alpn_protocols = {"h2", "http/1.1"}});
+    auto s = co_await tls::connect(
+        trusting_ca(p), loopback_v4(port),
+        tls::tls_options{.server_name = "localhost", .alpn_protocols = {"h2", "http/1.1"}});
     auto info = co_await tls::get_session_info(s);
     REQUIRE(info.alpn_protocol == "http/1.1");
     REQUIRE(info.peer_subject == "CN=localhost");
@@ -597,10 +618,10 @@ REEF_TEST_CASE("the Reef client talks to openssl s_server -rev and sees its ALPN
 
 REEF_TEST_CASE("the Reef client with a client certificate gets openssl s_server -www's page") {
     auto& p = *co_await get_pki();
-    child_process server({openssl_program(), "s_server", "-accept", "127.0.0.1:0", "-cert", p.path("server.pem"),
-                          "-key", p.path("server.key"), "-naccept", "1", "-www", "-Verify", "1", "-CAfile",
-                          p.path("ca.pem")},
-                         20s);
+    child_process server(
+        {openssl_program(), "s_server", "-accept", "127.0.0.1:0", "-cert", p.path("server.pem"), "-key",
+         p.path("server.key"), "-naccept", "1", "-www", "-Verify", "1", "-CAfile", p.path("ca.pem")},
+        20s);
     auto port = co_await s_server_port(server);
     auto ccreds = trusting_ca(p);
     ccreds.set_x509_key(p.read("client.pem"), p.read("client.key"));

@@ -183,7 +183,8 @@ private:
 class memory_socket final : public reef::net::connected_socket_impl {
 public:
     memory_socket(std::shared_ptr<memory_wire> in, std::shared_ptr<memory_wire> out) noexcept
-        : in_(std::move(in)), out_(std::move(out)) {}
+        : in_(std::move(in)),
+          out_(std::move(out)) {}
 
     reef::data_source source(const reef::net::input_options&) override {
         return reef::data_source(std::make_unique<source_impl>(in_));

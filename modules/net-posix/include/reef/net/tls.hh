@@ -172,8 +172,8 @@ future<connected_socket> connect(const certificate_credentials& creds, const soc
 
 /// Listens on `addr` with this shard's default network stack; each accepted connection
 /// is wrapped with wrap_server(). Throws as net::listen() does.
-server_socket listen(const server_credentials& creds, const socket_address& addr, const listen_options& lopts = {},
-                     tls_options opts = {});
+server_socket listen(const server_credentials& creds, const socket_address& addr,
+                     const listen_options& lopts = {}, tls_options opts = {});
 
 /// A server socket whose accepted connections are those of `plain`, wrapped with
 /// wrap_server().
