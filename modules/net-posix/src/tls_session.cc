@@ -366,7 +366,9 @@ future<> session::run_handshake() {
             break;
         }
         if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
-            if (!timed_out_ && needs_input(before)) {
+            if (needs_input(before) && in_eof_ && !timed_out_ && !abandoned_) {
+                err = handshake_failure(GNUTLS_E_PREMATURE_TERMINATION);  // nothing more will come
+            } else if (!timed_out_ && needs_input(before)) {
                 auto f = co_await coroutine::as_future(fill_input());
                 if (f.failed()) {
                     err = f.get_exception();
@@ -477,14 +479,21 @@ future<temporary_buffer<char>> session::read() {
             in_closed_ = true;  // close_notify
             continue;
         }
-        if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
-            if (needs_input(before)) {
+        if ((r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) && needs_input(before)) {
+            if (in_eof_) {
+                // GnuTLS reports the transport's end itself; should it ask for more
+                // instead, the answer is the same: nothing more will come.
+                r = GNUTLS_E_PREMATURE_TERMINATION;
+            } else {
                 auto f = co_await coroutine::as_future(fill_input());
                 if (f.failed()) {
                     in_error_ = f.get_exception();
                 }
+                continue;
             }
-            continue;
+        }
+        if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+            continue;  // bytes are left that GnuTLS has not looked at yet
         }
         if (r == GNUTLS_E_REHANDSHAKE) {
             // A TLS 1.2 server asks to renegotiate; refusing is allowed and is all we do.
