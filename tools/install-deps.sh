@@ -20,6 +20,7 @@ peer_pkgs=(
     wrk apache2-utils nghttp2-client curl nginx-light memcached libmemcached-tools
     socat dnsmasq openssl iproute2 iputils-ping fio valgrind linux-perf procps time
     libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev
+    libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0
 )
 
 pkgs=("${build_pkgs[@]}")
