@@ -257,7 +257,7 @@ public:
     bool connection_upgrade() const noexcept { return upgrade_; }
     /// How the body is delimited (valid from head_done).
     body_framing framing() const noexcept { return framing_; }
-    /// The Content-Length value (0 unless framing() is content_length).
+    /// The Content-Length value when the field is present (a HEAD response's too), else 0.
     std::uint64_t content_length() const noexcept { return content_length_; }
 
     /// Bytes fed but not yet consumed (after message_done: the start of the next message).
@@ -277,7 +277,7 @@ public:
 
 protected:
     enum class role : std::uint8_t { request, response };
-    message_parser(role r, const parser_limits& limits);
+    message_parser(role r, const parser_limits& limits) noexcept;
 
     // Where the current head's offsets count from.
     const char* head_base() const noexcept { return head_in_arena_ ? arena_.data() : head_ptr_; }
@@ -285,80 +285,89 @@ protected:
         return {head_base() + offset, size};
     }
 
-    // Parsing stages (see parser.cc).
+private:
+    // Where next() is in the message (see parser.cc).
     enum class stage : std::uint8_t {
-        idle, start_line, header_lines, head_complete, body_length, chunk_line, chunk_data,
-        chunk_data_end, trailer_lines, body_until_close, message_complete, ended, failed,
+        idle, start_line, header_lines, body_length, chunk_line, chunk_data, chunk_data_end,
+        trailer_lines, body_until_close, message_complete, ended, failed,
     };
 
     parse_event fail(std::uint16_t status, std::string_view reason) noexcept;
-    parse_event parse_head();
-    parse_event on_line(const char* line, std::size_t size, std::uint32_t offset);
-    parse_event parse_start_line(const char* line, std::size_t size, std::uint32_t offset);
-    parse_event parse_request_line(const char* line, std::size_t size, std::uint32_t offset);
-    parse_event parse_status_line(const char* line, std::size_t size, std::uint32_t offset);
+    parse_event parse_lines(bool trailer);
+    parse_event line_too_long(bool trailer, const char* more, std::size_t more_size);
+    parse_event on_head_line(const char* line, std::size_t size, std::uint32_t offset);
+    parse_event parse_request_line(const char* line, std::size_t size, std::uint32_t offset) noexcept;
+    parse_event parse_status_line(const char* line, std::size_t size, std::uint32_t offset) noexcept;
     parse_event parse_field_line(const char* line, std::size_t size, std::uint32_t offset, bool trailer);
-    parse_event on_framing_field(std::string_view name, std::string_view value);
-    parse_event finish_head();
-    parse_event parse_chunk_line();
-    parse_event parse_chunk_data_end();
-    parse_event parse_trailers();
-    parse_event take_body_bytes(std::uint64_t max);
+    parse_event on_framing_field(std::string_view name, std::string_view value) noexcept;
+    parse_event finish_head() noexcept;
+    parse_event finish_request_head() noexcept;
+    parse_event finish_response_head() noexcept;
+    parse_event parse_chunk_line() noexcept;
+    parse_event parse_chunk_data_end() noexcept;
+    parse_event take_body_bytes(std::uint64_t max) noexcept;
     void begin_message() noexcept;
-    void consume(std::size_t n) noexcept;
+    void clear_message() noexcept;
+    void restart_head() noexcept;
+    void consume(std::size_t n) noexcept {
+        in_.trim_front(n);
+        consumed_ += n;
+    }
 
     parser_limits limits_;
     role role_;
     stage stage_ = stage::idle;
     bool eof_ = false;
 
-    temporary_buffer<char> in_;      // the unconsumed rest of the last fed buffer
-    temporary_buffer<char> held_;    // the buffer the current head lies in, once in_ moved on
-    temporary_buffer<char> body_;    // the piece of the last body_data event
+    temporary_buffer<char> in_;    // the unconsumed rest of the last fed buffer
+    temporary_buffer<char> held_;  // the fed buffer the head lies in, once in_ moved on
+    temporary_buffer<char> body_;  // the piece of the last body_data event
 
     // The head: offsets count from head_base(). While it lies whole in one fed buffer,
     // that is head_ptr_ (zero-copy); once it straddles two buffers it is copied into
     // arena_ and stays there until the message ends.
     const char* head_ptr_ = nullptr;
     bool head_in_arena_ = false;
-    bool head_in_input_ = false;      // head_ptr_ points into in_'s memory (not yet in held_)
-    std::uint32_t head_size_ = 0;     // bytes of the head parsed or copied so far
-    std::uint32_t line_budget_ = 0;   // bytes the current section may still take
+    bool head_in_input_ = false;     // head_ptr_ points into in_'s memory (not into held_'s)
+    std::uint32_t head_size_ = 0;    // bytes of the head in complete lines
+    std::uint32_t line_budget_ = 0;  // bytes the current section may still take
     detail::byte_arena arena_;
     std::vector<detail::field_offsets> fields_;
 
+    // The trailer section, always copied (it is rare).
     detail::byte_arena trailer_arena_;
     std::vector<detail::field_offsets> trailer_fields_;
-    std::uint32_t trailer_partial_ = 0;  // bytes of an unfinished trailer line in trailer_arena_
+    std::uint32_t trailer_size_ = 0;  // bytes of trailer_arena_ in complete lines
 
+protected:
     // Start line, as offsets from head_base(): method or version token, target or
     // status code, reason phrase.
     std::uint32_t token_offset_ = 0, token_size_ = 0;
     std::uint32_t target_offset_ = 0, target_size_ = 0;
     std::uint32_t reason_offset_ = 0, reason_size_ = 0;
-    std::uint32_t leading_empty_ = 0;  // bytes of empty lines skipped before a request line
-
-    http_version version_ = http_version::http_1_1;
     method method_ = method::get;
-    method request_method_ = method::get;  // response parser: the request's method
+    method request_method_ = method::get;  // response parser: the method of the request answered
     std::uint16_t status_ = 0;
+    bool expect_continue_ = false;
+
+private:
+    http_version version_ = http_version::http_1_1;
     body_framing framing_ = body_framing::none;
     bool keep_alive_ = true;
     bool upgrade_ = false;
-    bool expect_continue_ = false;
 
     // Framing fields seen in the current head.
     bool conn_close_ = false, conn_keep_alive_ = false;
     bool has_content_length_ = false, has_transfer_encoding_ = false;
-    bool te_chunked_last_ = false, te_unknown_ = false, te_chunked_twice_ = false;
+    bool te_chunked_last_ = false, te_chunked_seen_ = false, te_unknown_ = false, te_chunked_twice_ = false;
     std::uint8_t host_count_ = 0;
 
     std::uint64_t content_length_ = 0;
-    std::uint64_t remaining_ = 0;    // bytes left in the Content-Length body or chunk
-    std::uint64_t body_total_ = 0;   // body bytes so far (limit)
-    std::uint8_t chunk_state_ = 0;   // position inside a chunk-size line or a chunk's CRLF
+    std::uint64_t remaining_ = 0;   // bytes left in the Content-Length body or the chunk
+    std::uint64_t body_total_ = 0;  // body bytes so far (max_body_size)
+    std::uint64_t chunk_size_ = 0;  // the chunk-size being read
     std::uint32_t chunk_line_size_ = 0;
-    bool chunk_has_digit_ = false;
+    std::uint8_t chunk_state_ = 0;  // position inside a chunk-size line or a chunk's CRLF
 
     parse_error error_;
     std::uint64_t consumed_ = 0;
