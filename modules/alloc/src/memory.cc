@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <atomic>
 #include <bit>
+#include <cassert>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -165,15 +166,18 @@ struct reclaimer_entry {
 
 // Freed blocks of one class kept in front of the spans: a free pushes, an allocation
 // pops, and only an overflow or a miss touches the spans.
-// The counters double as statistics: `pops` are allocations served by the cache and
-// `pushes` frees into it, so the fast paths bump one counter each and nothing else.
+// The counters double as statistics, and each fast path touches one: an allocation
+// bumps `pops`; a free counts `room` down, and only when it goes negative does the slow
+// path fold the pushes since the last check into `pushed` and trim the cache if it holds
+// more than the class's cache_max. So pushes = pushed + (room_set - room), and a cache
+// holds at most twice cache_max between checks.
 struct class_cache {
     void* head = nullptr;
     std::uint64_t pops = 0;    // blocks handed out by allocations
-    std::uint64_t pushes = 0;  // blocks freed into the cache
-    std::uint32_t taken = 0;   // blocks that left otherwise (to the spans, to a slow path), mod 2^32
-    std::uint32_t max = 0;     // classes.cache_max, kept here to stay on the same line
-    std::uint32_t count() const noexcept { return static_cast<std::uint32_t>(pushes - pops) - taken; }
+    std::uint64_t pushed = 0;  // blocks freed into the cache, up to the last check
+    std::int32_t room = 0;     // frees left before the next check
+    std::int32_t room_set = 0; // what `room` was set to at the last check
+    std::uint64_t pushes() const noexcept { return pushed + static_cast<std::uint64_t>(room_set - room); }
 };
 static_assert(sizeof(class_cache) == 32);
 
@@ -191,6 +195,9 @@ struct shard {
     std::uint64_t frees = 0;       // frees of large blocks (the caches count the rest)
     unsigned id = 0;
     class_cache cache[class_count];
+    // Per class: blocks that left a cache other than by an allocation (to the spans, or
+    // to a slow path), mod 2^32. Slow paths only.
+    std::uint32_t cache_taken[class_count] = {};
     std::uint32_t limit = 0;     // pages in the range
     std::uint32_t budget = 0;    // pages the shard may hold: spans plus its huge blocks
     std::uint32_t top = 0;       // pages [0, top) belong to spans
@@ -728,7 +735,7 @@ inline void* cache_take(shard& s, unsigned c) noexcept {
     void* p = k.head;
     if (p) {
         k.head = *static_cast<void**>(p);
-        ++k.taken;
+        ++s.cache_taken[c];
     }
     return p;
 }
@@ -808,22 +815,41 @@ void small_free(shard& s, std::uint32_t sp, void* p) noexcept {
     }
 }
 
+// Blocks in the cache of class `c`.
+inline std::uint32_t cache_count(const shard& s, unsigned c) noexcept {
+    const class_cache& k = s.cache[c];
+    return static_cast<std::uint32_t>(k.pushes() - k.pops) - s.cache_taken[c];
+}
+
 // Returns cached blocks of class `c` to their spans until `keep` remain.
-[[gnu::noinline]] void trim_cache(shard& s, unsigned c, std::uint32_t keep) noexcept {
+void trim_cache(shard& s, unsigned c, std::uint32_t keep) noexcept {
     class_cache& k = s.cache[c];
-    for (std::uint32_t n = k.count(); n > keep; --n) {
+    for (std::uint32_t n = cache_count(s, c); n > keep; --n) {
         void* p = k.head;
+        assert(p && "class cache count out of step with its list");
         k.head = *static_cast<void**>(p);
-        ++k.taken;
+        ++s.cache_taken[c];
         small_free(s, s.pages[page_of(s, p)].first, p);
     }
+}
+
+// `room` ran out: trims the cache if it is over its bound and sets the next check.
+[[gnu::noinline]] void cache_check(shard& s, unsigned c) noexcept {
+    class_cache& k = s.cache[c];
+    k.pushed = k.pushes();
+    k.room_set = k.room;
+    std::uint32_t max = classes.cache_max[c];
+    if (cache_count(s, c) > max) {
+        trim_cache(s, c, max / 2);
+    }
+    k.room = k.room_set = static_cast<std::int32_t>(max - std::min(max, cache_count(s, c)));
 }
 
 // Returns every cached block to its span; the number of blocks returned.
 std::size_t flush_caches(shard& s) noexcept {
     std::size_t n = 0;
     for (unsigned c = 0; c < class_count; ++c) {
-        n += s.cache[c].count();
+        n += cache_count(s, c);
         trim_cache(s, c, 0);
     }
     return n;
@@ -834,9 +860,8 @@ inline void cache_free(shard& s, unsigned c, void* p) noexcept {
     class_cache& k = s.cache[c];
     *static_cast<void**>(p) = k.head;
     k.head = p;
-    ++k.pushes;
-    if (k.count() > k.max) [[unlikely]] {
-        trim_cache(s, c, k.max / 2);
+    if (--k.room < 0) [[unlikely]] {
+        cache_check(s, c);
     }
 }
 
@@ -1041,7 +1066,7 @@ bool configure(unsigned shards, std::size_t bytes_per_shard) noexcept {
         s->budget = pages;
         s->range_bytes = bytes;
         for (unsigned c = 0; c < class_count; ++c) {
-            s->cache[c].max = classes.cache_max[c];
+            s->cache[c].room = s->cache[c].room_set = static_cast<std::int32_t>(classes.cache_max[c]);
         }
         std::fill(std::begin(s->bins), std::end(s->bins), nil);
         s->release_threshold = std::max<std::size_t>(pages / 8, 2048);
@@ -1337,8 +1362,8 @@ statistics stats() noexcept {
     for (unsigned c = 0; c < class_count; ++c) {
         const class_cache& k = s->cache[c];
         r.allocations += k.pops;
-        r.frees += k.pushes;
-        r.bytes_in_use -= std::size_t{k.count()} * classes.size[c];
+        r.frees += k.pushes();
+        r.bytes_in_use -= std::size_t{cache_count(*s, c)} * classes.size[c];
     }
     r.bytes_free = (s->free_span_pages + budget_left(*s)) << page_shift;
     r.bytes_total = std::size_t{s->budget} << page_shift;
