@@ -9,6 +9,10 @@
 #include <cstring>
 #include <limits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace reef::http {
 
 namespace {
@@ -46,14 +50,62 @@ inline const char* skip_token(const char* p, const char* end) noexcept {
 }
 
 // True when [p, p + n) holds only field-value characters: VCHAR, obs-text, SP, HTAB.
-// Written as one reduction without early exit so that the compiler vectorizes it.
-inline bool valid_field_chars(const char* p, std::size_t n) noexcept {
-    unsigned bad = 0;
+inline bool valid_field_chars_scalar(const char* p, std::size_t n) noexcept {
+    unsigned char bad = 0;
     for (std::size_t i = 0; i < n; ++i) {
         auto c = static_cast<unsigned char>(p[i]);
-        bad |= static_cast<unsigned>((c < 0x20) & (c != '\t')) | static_cast<unsigned>(c == 0x7f);
+        bad |= static_cast<unsigned char>(((c < 0x20) & (c != '\t')) | (c == 0x7f));
     }
     return bad == 0;
+}
+
+#if defined(__SSE2__)
+// Bytes of `v` that may not stand in a field value: controls but HTAB, and DEL.
+inline int bad_field_bytes(__m128i v) noexcept {
+    __m128i printable = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x20)), v);  // v >= 0x20
+    __m128i tab = _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'));
+    __m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f));
+    return _mm_movemask_epi8(
+        _mm_or_si128(_mm_andnot_si128(_mm_or_si128(printable, tab), _mm_set1_epi8(-1)), del));
+}
+
+// 16 bytes at a time; the last block overlaps the previous one instead of a scalar tail.
+inline bool valid_field_chars(const char* p, std::size_t n) noexcept {
+    if (n < 16) {
+        return valid_field_chars_scalar(p, n);
+    }
+    int bad = 0;
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        bad |= bad_field_bytes(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
+    }
+    if (i != n) {
+        bad |= bad_field_bytes(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16)));
+    }
+    return bad == 0;
+}
+#else
+inline bool valid_field_chars(const char* p, std::size_t n) noexcept {
+    return valid_field_chars_scalar(p, n);
+}
+#endif
+
+// The first byte of [p, end) that may not stand in a field value (end if none).
+inline const char* find_field_end(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+    for (; end - p >= 16; p += 16) {
+        if (int bad = bad_field_bytes(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))) {
+            return p + __builtin_ctz(static_cast<unsigned>(bad));
+        }
+    }
+#endif
+    for (; p != end; ++p) {
+        auto c = static_cast<unsigned char>(*p);
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            break;
+        }
+    }
+    return p;
 }
 
 // The end of a request target: the first character that is not visible ASCII or is
@@ -440,6 +492,15 @@ parse_event message_parser::parse_lines(bool trailer) {
                 held_ = {};
             }
         }
+        if (!in_arena && stage_ == stage::header_lines) {
+            parse_event ev;
+            if (parse_field_line_fast(ev)) {
+                if (ev != parse_event::need_more) {
+                    return ev;
+                }
+                continue;
+            }
+        }
         const char* p = in_.get();
         std::size_t n = in_.size();
         std::size_t room = line_budget_ - partial;  // partial < line_budget_ always
@@ -663,6 +724,41 @@ parse_event message_parser::parse_field_line(const char* line, std::size_t size,
     }
     fields_.push_back(f);
     return on_framing_field({line, f.name_size}, {value, value_size});
+}
+
+// The common case of a field line of the head: whole in the input and well-formed,
+// parsed in one pass (no separate search for the LF). Returns false, having changed
+// nothing, for anything else (the end of the head, a line cut by the end of the buffer,
+// an error, a limit reached): parse_lines() then takes the line the general way.
+bool message_parser::parse_field_line_fast(parse_event& ev) {
+    const char* line = in_.get();
+    const char* end = line + std::min<std::size_t>(in_.size(), line_budget_);
+    const char* colon = skip_token(line, end);
+    if (colon == line || colon == end || *colon != ':' || fields_.size() >= limits_.max_header_count) {
+        return false;
+    }
+    const char* value = colon + 1;
+    while (value != end && is_ows(*value)) {
+        ++value;
+    }
+    const char* stop = find_field_end(value, end);
+    if (end - stop < 2 || stop[0] != '\r' || stop[1] != '\n') {
+        return false;
+    }
+    const char* value_end = stop;
+    while (value_end != value && is_ows(value_end[-1])) {
+        --value_end;
+    }
+    auto size = static_cast<std::uint32_t>(stop + 2 - line);
+    detail::field_offsets f{head_size_, static_cast<std::uint32_t>(colon - line),
+                            head_size_ + static_cast<std::uint32_t>(value - line),
+                            static_cast<std::uint32_t>(value_end - value)};
+    fields_.push_back(f);
+    consume(size);
+    head_size_ += size;
+    line_budget_ -= size;
+    ev = on_framing_field({line, f.name_size}, {value, f.value_size});
+    return true;
 }
 
 // Notes what the fields that decide framing and connection handling say.

@@ -299,6 +299,7 @@ private:
     parse_event parse_request_line(const char* line, std::size_t size, std::uint32_t offset) noexcept;
     parse_event parse_status_line(const char* line, std::size_t size, std::uint32_t offset) noexcept;
     parse_event parse_field_line(const char* line, std::size_t size, std::uint32_t offset, bool trailer);
+    bool parse_field_line_fast(parse_event& ev);
     parse_event on_framing_field(std::string_view name, std::string_view value) noexcept;
     parse_event finish_head() noexcept;
     parse_event finish_request_head() noexcept;
