@@ -16,8 +16,8 @@
 
 namespace {
 
-using reef::bench::keep;
 using reef::temporary_buffer;
+using reef::bench::keep;
 using namespace reef::http;
 
 // 200 bytes, a browser-like GET.
@@ -60,25 +60,26 @@ template <typename Parser>
 void drain(Parser& p, std::uint64_t& heads, std::uint64_t& body_bytes) {
     for (;;) {
         switch (p.next()) {
-        case parse_event::head_done:
-            ++heads;
-            keep(p.headers().size());
-            break;
-        case parse_event::body_data:
-            body_bytes += p.take_body().size();
-            break;
-        case parse_event::message_done:
-            break;
-        case parse_event::need_more:
-            return;
-        default:
-            std::abort();
+            case parse_event::head_done:
+                ++heads;
+                keep(p.headers().size());
+                break;
+            case parse_event::body_data:
+                body_bytes += p.take_body().size();
+                break;
+            case parse_event::message_done:
+                break;
+            case parse_event::need_more:
+                return;
+            default:
+                std::abort();
         }
     }
 }
 
 template <typename Parser>
-void parse_loop(std::uint64_t n, const std::vector<const std::string*>& buffers, std::uint64_t heads_per_iteration) {
+void parse_loop(std::uint64_t n, const std::vector<const std::string*>& buffers,
+                std::uint64_t heads_per_iteration) {
     Parser p;
     std::uint64_t heads = 0, body = 0;
     for (std::uint64_t i = 0; i < n; ++i) {
@@ -94,15 +95,14 @@ void parse_loop(std::uint64_t n, const std::vector<const std::string*>& buffers,
 }
 
 const bool registered = [] {
-    reef::bench::add(
-        "http/floor_find_head_end",
-        [](std::uint64_t n) {
-            for (std::uint64_t i = 0; i < n; ++i) {
-                const char* d = reef::bench::opaque(get_200.data());
-                keep(memmem(d, get_200.size(), "\r\n\r\n", 4));
-            }
-        },
-        {.description = "memmem for CRLFCRLF over the 200-byte GET: the least a parser does"});
+    reef::bench::add("http/floor_find_head_end",
+                     [](std::uint64_t n) {
+                         for (std::uint64_t i = 0; i < n; ++i) {
+                             const char* d = reef::bench::opaque(get_200.data());
+                             keep(memmem(d, get_200.size(), "\r\n\r\n", 4));
+                         }
+                     },
+                     {.description = "memmem for CRLFCRLF over the 200-byte GET: the least a parser does"});
     static const std::string first_half = get_200.substr(0, 100), second_half = get_200.substr(100);
     struct request_case {
         const char* name;
@@ -113,17 +113,22 @@ const bool registered = [] {
     for (const auto& c : std::vector<request_case>{
              {"http/parse_get_200b", {&get_200}, 1, "a 200-byte GET with 5 fields, one buffer per request"},
              {"http/parse_pipelined_16", {&get_pipelined_16}, 16, "16 such GETs in one buffer, per request"},
-             {"http/parse_get_split", {&first_half, &second_half}, 1,
+             {"http/parse_get_split",
+              {&first_half, &second_half},
+              1,
               "the 200-byte GET cut in the middle of a field: the head goes to the arena"},
-             {"http/parse_post_chunked", {&post_chunked}, 1, "a POST with two chunks (one with an extension)"},
+             {"http/parse_post_chunked",
+              {&post_chunked},
+              1,
+              "a POST with two chunks (one with an extension)"},
          }) {
-        reef::bench::add(
-            c.name, [c](std::uint64_t n) { parse_loop<request_parser>(n, c.buffers, c.requests); },
-            {.ops_per_iteration = c.requests, .description = c.description});
+        reef::bench::add(c.name,
+                         [c](std::uint64_t n) { parse_loop<request_parser>(n, c.buffers, c.requests); },
+                         {.ops_per_iteration = c.requests, .description = c.description});
     }
-    reef::bench::add(
-        "http/parse_response_200", [](std::uint64_t n) { parse_loop<response_parser>(n, {&response_200}, 1); },
-        {.description = "a 200 response with 4 fields and a 13-byte Content-Length body"});
+    reef::bench::add("http/parse_response_200",
+                     [](std::uint64_t n) { parse_loop<response_parser>(n, {&response_200}, 1); },
+                     {.description = "a 200 response with 4 fields and a 13-byte Content-Length body"});
     return true;
 }();
 

@@ -182,9 +182,9 @@ struct method_name {
 };
 // Most frequent first: a lookup compares sizes before bytes.
 constexpr method_name known_methods[] = {
-    {"GET", method::get},         {"POST", method::post},       {"HEAD", method::head},
-    {"PUT", method::put},         {"DELETE", method::delete_},  {"OPTIONS", method::options},
-    {"PATCH", method::patch},     {"CONNECT", method::connect}, {"TRACE", method::trace},
+    {"GET", method::get},     {"POST", method::post},       {"HEAD", method::head},
+    {"PUT", method::put},     {"DELETE", method::delete_},  {"OPTIONS", method::options},
+    {"PATCH", method::patch}, {"CONNECT", method::connect}, {"TRACE", method::trace},
 };
 
 method identify_method(std::string_view m) noexcept {
@@ -200,7 +200,8 @@ method identify_method(std::string_view m) noexcept {
 // authority (CONNECT only: "host:port") and asterisk (OPTIONS only: "*").
 bool valid_target_form(method m, std::string_view t) noexcept {
     if (m == method::connect) {
-        return t[0] != '/' && t != "*" && t.find(':') != std::string_view::npos && t.find('/') == std::string_view::npos;
+        return t[0] != '/' && t != "*" && t.find(':') != std::string_view::npos &&
+               t.find('/') == std::string_view::npos;
     }
     if (t[0] == '/') {
         return true;
@@ -379,69 +380,69 @@ parse_event message_parser::next() {
     }
     for (;;) {
         switch (stage_) {
-        case stage::idle:
-            if (in_.empty()) {
-                if (eof_) {
-                    stage_ = stage::ended;
-                    return parse_event::end;
+            case stage::idle:
+                if (in_.empty()) {
+                    if (eof_) {
+                        stage_ = stage::ended;
+                        return parse_event::end;
+                    }
+                    return parse_event::need_more;
                 }
-                return parse_event::need_more;
-            }
-            begin_message();
-            continue;
-        case stage::start_line:
-        case stage::header_lines:
-            return parse_lines(false);
-        case stage::body_length:
-            if (remaining_ == 0) {
-                stage_ = stage::message_complete;
+                begin_message();
                 continue;
-            }
-            if (in_.empty()) {
-                return eof_ ? fail(400, "connection closed inside the body") : parse_event::need_more;
-            }
-            return take_body_bytes(remaining_);
-        case stage::chunk_line:
-            if (parse_event ev = parse_chunk_line(); ev != again) {
-                return ev;
-            }
-            continue;
-        case stage::chunk_data:
-            if (remaining_ == 0) {
-                stage_ = stage::chunk_data_end;
-                continue;
-            }
-            if (in_.empty()) {
-                return eof_ ? fail(400, "connection closed inside a chunk") : parse_event::need_more;
-            }
-            return take_body_bytes(remaining_);
-        case stage::chunk_data_end:
-            if (parse_event ev = parse_chunk_data_end(); ev != again) {
-                return ev;
-            }
-            continue;
-        case stage::trailer_lines:
-            return parse_lines(true);
-        case stage::body_until_close:
-            if (in_.empty()) {
-                if (eof_) {
+            case stage::start_line:
+            case stage::header_lines:
+                return parse_lines(false);
+            case stage::body_length:
+                if (remaining_ == 0) {
                     stage_ = stage::message_complete;
                     continue;
                 }
-                return parse_event::need_more;
-            }
-            // Up to the limit, then the error: the same wherever the input was cut.
-            if (body_total_ == limits_.max_body_size) {
-                return fail(413, "body too large");
-            }
-            return take_body_bytes(limits_.max_body_size - body_total_);
-        case stage::message_complete:
-            stage_ = stage::idle;
-            return parse_event::message_done;
-        case stage::ended:
-            return parse_event::end;
-        case stage::failed:
-            return parse_event::error;
+                if (in_.empty()) {
+                    return eof_ ? fail(400, "connection closed inside the body") : parse_event::need_more;
+                }
+                return take_body_bytes(remaining_);
+            case stage::chunk_line:
+                if (parse_event ev = parse_chunk_line(); ev != again) {
+                    return ev;
+                }
+                continue;
+            case stage::chunk_data:
+                if (remaining_ == 0) {
+                    stage_ = stage::chunk_data_end;
+                    continue;
+                }
+                if (in_.empty()) {
+                    return eof_ ? fail(400, "connection closed inside a chunk") : parse_event::need_more;
+                }
+                return take_body_bytes(remaining_);
+            case stage::chunk_data_end:
+                if (parse_event ev = parse_chunk_data_end(); ev != again) {
+                    return ev;
+                }
+                continue;
+            case stage::trailer_lines:
+                return parse_lines(true);
+            case stage::body_until_close:
+                if (in_.empty()) {
+                    if (eof_) {
+                        stage_ = stage::message_complete;
+                        continue;
+                    }
+                    return parse_event::need_more;
+                }
+                // Up to the limit, then the error: the same wherever the input was cut.
+                if (body_total_ == limits_.max_body_size) {
+                    return fail(413, "body too large");
+                }
+                return take_body_bytes(limits_.max_body_size - body_total_);
+            case stage::message_complete:
+                stage_ = stage::idle;
+                return parse_event::message_done;
+            case stage::ended:
+                return parse_event::end;
+            case stage::failed:
+                return parse_event::error;
         }
     }
 }
@@ -604,7 +605,8 @@ parse_event message_parser::on_head_line(const char* line, std::size_t size, std
             return ev;
         }
         stage_ = stage::header_lines;
-        line_budget_ = static_cast<std::uint32_t>(std::min<std::size_t>(limits_.max_header_bytes, UINT32_MAX / 4));
+        line_budget_ =
+            static_cast<std::uint32_t>(std::min<std::size_t>(limits_.max_header_bytes, UINT32_MAX / 4));
         return parse_event::need_more;
     }
     if (size == 0) {
@@ -617,7 +619,8 @@ parse_event message_parser::on_head_line(const char* line, std::size_t size, std
 }
 
 // request-line = method SP request-target SP HTTP-version (exactly one SP each).
-parse_event message_parser::parse_request_line(const char* line, std::size_t size, std::uint32_t offset) noexcept {
+parse_event message_parser::parse_request_line(const char* line, std::size_t size,
+                                               std::uint32_t offset) noexcept {
     const char* end = line + size;
     const char* sp1 = skip_token(line, end);
     if (sp1 == line || sp1 == end || *sp1 != ' ') {
@@ -652,7 +655,8 @@ parse_event message_parser::parse_request_line(const char* line, std::size_t siz
 
 // status-line = HTTP-version SP 3DIGIT SP [ reason-phrase ]; the SP after the code may
 // be missing when the reason is empty.
-parse_event message_parser::parse_status_line(const char* line, std::size_t size, std::uint32_t offset) noexcept {
+parse_event message_parser::parse_status_line(const char* line, std::size_t size,
+                                              std::uint32_t offset) noexcept {
     if (size < 12 || line[8] != ' ') {
         return fail(400, "invalid status line");
     }
@@ -717,7 +721,8 @@ parse_event message_parser::parse_field_line(const char* line, std::size_t size,
         return fail(400, "invalid character in field value");
     }
     detail::field_offsets f{offset, static_cast<std::uint32_t>(colon - line),
-                            offset + static_cast<std::uint32_t>(value - line), static_cast<std::uint32_t>(value_size)};
+                            offset + static_cast<std::uint32_t>(value - line),
+                            static_cast<std::uint32_t>(value_size)};
     if (trailer) {
         trailer_fields_.push_back(f);
         return parse_event::need_more;
@@ -764,58 +769,58 @@ bool message_parser::parse_field_line_fast(parse_event& ev) {
 // Notes what the fields that decide framing and connection handling say.
 parse_event message_parser::on_framing_field(std::string_view name, std::string_view value) noexcept {
     switch (name.size()) {
-    case 4:
-        if (detail::ascii_iequals(name, "host") && host_count_ < 255) {
-            ++host_count_;
-        }
-        break;
-    case 6:
-        if (detail::ascii_iequals(name, "expect") && detail::ascii_iequals(value, "100-continue")) {
-            expect_continue_ = true;
-        }
-        break;
-    case 10:
-        if (detail::ascii_iequals(name, "connection")) {
-            for_each_list_element(value, [this](std::string_view e) {
-                if (detail::ascii_iequals(e, "close")) {
-                    conn_close_ = true;
-                } else if (detail::ascii_iequals(e, "keep-alive")) {
-                    conn_keep_alive_ = true;
-                } else if (detail::ascii_iequals(e, "upgrade")) {
-                    upgrade_ = true;
+        case 4:
+            if (detail::ascii_iequals(name, "host") && host_count_ < 255) {
+                ++host_count_;
+            }
+            break;
+        case 6:
+            if (detail::ascii_iequals(name, "expect") && detail::ascii_iequals(value, "100-continue")) {
+                expect_continue_ = true;
+            }
+            break;
+        case 10:
+            if (detail::ascii_iequals(name, "connection")) {
+                for_each_list_element(value, [this](std::string_view e) {
+                    if (detail::ascii_iequals(e, "close")) {
+                        conn_close_ = true;
+                    } else if (detail::ascii_iequals(e, "keep-alive")) {
+                        conn_keep_alive_ = true;
+                    } else if (detail::ascii_iequals(e, "upgrade")) {
+                        upgrade_ = true;
+                    }
+                    return true;
+                });
+            }
+            break;
+        case 14:
+            if (detail::ascii_iequals(name, "content-length")) {
+                std::uint64_t n = 0;
+                if (!parse_content_length(value, n)) {
+                    return fail(400, "invalid Content-Length");
                 }
-                return true;
-            });
-        }
-        break;
-    case 14:
-        if (detail::ascii_iequals(name, "content-length")) {
-            std::uint64_t n = 0;
-            if (!parse_content_length(value, n)) {
-                return fail(400, "invalid Content-Length");
+                if (has_content_length_ && n != content_length_) {
+                    return fail(400, "differing Content-Length values");
+                }
+                has_content_length_ = true;
+                content_length_ = n;
             }
-            if (has_content_length_ && n != content_length_) {
-                return fail(400, "differing Content-Length values");
+            break;
+        case 17:
+            if (detail::ascii_iequals(name, "transfer-encoding")) {
+                has_transfer_encoding_ = true;
+                for_each_list_element(value, [this](std::string_view coding) {
+                    bool chunked = detail::ascii_iequals(coding, "chunked");
+                    te_chunked_twice_ = te_chunked_twice_ || (chunked && te_chunked_seen_);
+                    te_chunked_seen_ = te_chunked_seen_ || chunked;
+                    te_unknown_ = te_unknown_ || !chunked;
+                    te_chunked_last_ = chunked;
+                    return true;
+                });
             }
-            has_content_length_ = true;
-            content_length_ = n;
-        }
-        break;
-    case 17:
-        if (detail::ascii_iequals(name, "transfer-encoding")) {
-            has_transfer_encoding_ = true;
-            for_each_list_element(value, [this](std::string_view coding) {
-                bool chunked = detail::ascii_iequals(coding, "chunked");
-                te_chunked_twice_ = te_chunked_twice_ || (chunked && te_chunked_seen_);
-                te_chunked_seen_ = te_chunked_seen_ || chunked;
-                te_unknown_ = te_unknown_ || !chunked;
-                te_chunked_last_ = chunked;
-                return true;
-            });
-        }
-        break;
-    default:
-        break;
+            break;
+        default:
+            break;
     }
     return parse_event::need_more;
 }
@@ -827,20 +832,20 @@ parse_event message_parser::finish_head() noexcept {
         return ev;
     }
     switch (framing_) {
-    case body_framing::none:
-        stage_ = stage::message_complete;
-        break;
-    case body_framing::content_length:
-        remaining_ = content_length_;
-        stage_ = stage::body_length;
-        break;
-    case body_framing::chunked:
-        stage_ = stage::chunk_line;
-        break;
-    case body_framing::until_close:
-        stage_ = stage::body_until_close;
-        keep_alive_ = false;
-        break;
+        case body_framing::none:
+            stage_ = stage::message_complete;
+            break;
+        case body_framing::content_length:
+            remaining_ = content_length_;
+            stage_ = stage::body_length;
+            break;
+        case body_framing::chunked:
+            stage_ = stage::chunk_line;
+            break;
+        case body_framing::until_close:
+            stage_ = stage::body_until_close;
+            keep_alive_ = false;
+            break;
     }
     return parse_event::head_done;
 }
@@ -929,47 +934,47 @@ parse_event message_parser::parse_chunk_line() noexcept {
                 return fail(400, "chunk-size line too long");
             }
             switch (chunk_state_) {
-            case 0:
-                if (int h = hex_value(c); h >= 0) {
-                    if (chunk_size_ > (std::numeric_limits<std::uint64_t>::max() >> 4)) {
-                        return fail(400, "chunk size overflows");
+                case 0:
+                    if (int h = hex_value(c); h >= 0) {
+                        if (chunk_size_ > (std::numeric_limits<std::uint64_t>::max() >> 4)) {
+                            return fail(400, "chunk size overflows");
+                        }
+                        chunk_size_ = chunk_size_ * 16 + static_cast<std::uint64_t>(h);
+                        continue;
                     }
-                    chunk_size_ = chunk_size_ * 16 + static_cast<std::uint64_t>(h);
+                    if (chunk_line_size_ == 1) {
+                        return fail(400, "invalid chunk size");
+                    }
+                    if (c == '\r') {
+                        chunk_state_ = 3;
+                    } else if (c == ';') {
+                        chunk_state_ = 2;
+                    } else if (is_ows(c)) {
+                        chunk_state_ = 1;
+                    } else {
+                        return fail(400, c == '\n' ? "bare LF line ending" : "invalid chunk size");
+                    }
                     continue;
-                }
-                if (chunk_line_size_ == 1) {
-                    return fail(400, "invalid chunk size");
-                }
-                if (c == '\r') {
-                    chunk_state_ = 3;
-                } else if (c == ';') {
-                    chunk_state_ = 2;
-                } else if (is_ows(c)) {
-                    chunk_state_ = 1;
-                } else {
-                    return fail(400, c == '\n' ? "bare LF line ending" : "invalid chunk size");
-                }
-                continue;
-            case 1:
-                // BWS is allowed only before a ";" that starts an extension.
-                if (c == ';') {
-                    chunk_state_ = 2;
-                } else if (!is_ows(c)) {
-                    return fail(400, "invalid chunk extension");
-                }
-                continue;
-            case 2:
-                if (c == '\r') {
-                    chunk_state_ = 3;
-                } else if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) {
-                    return fail(400, c == '\n' ? "bare LF line ending" : "invalid chunk extension");
-                }
-                continue;
-            default:
-                if (c != '\n') {
-                    return fail(400, "CR without LF in a chunk-size line");
-                }
-                break;
+                case 1:
+                    // BWS is allowed only before a ";" that starts an extension.
+                    if (c == ';') {
+                        chunk_state_ = 2;
+                    } else if (!is_ows(c)) {
+                        return fail(400, "invalid chunk extension");
+                    }
+                    continue;
+                case 2:
+                    if (c == '\r') {
+                        chunk_state_ = 3;
+                    } else if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) {
+                        return fail(400, c == '\n' ? "bare LF line ending" : "invalid chunk extension");
+                    }
+                    continue;
+                default:
+                    if (c != '\n') {
+                        return fail(400, "CR without LF in a chunk-size line");
+                    }
+                    break;
             }
             // The line is complete.
             consume(i + 1);
@@ -979,8 +984,8 @@ parse_event message_parser::parse_chunk_line() noexcept {
             chunk_state_ = 0;
             if (size == 0) {
                 stage_ = stage::trailer_lines;
-                line_budget_ =
-                    static_cast<std::uint32_t>(std::min<std::size_t>(limits_.max_header_bytes, UINT32_MAX / 4));
+                line_budget_ = static_cast<std::uint32_t>(
+                    std::min<std::size_t>(limits_.max_header_bytes, UINT32_MAX / 4));
                 return again;
             }
             if (size > limits_.max_body_size - body_total_) {

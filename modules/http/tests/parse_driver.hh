@@ -1,6 +1,7 @@
 // Test helper: runs a parser over a message cut into pieces and records what it saw as
 // one canonical text, so that any two ways of cutting the same bytes compare equal.
-//   auto out = reef::http::testing::parse_pieces<reef::http::request_parser>({"GET / HTTP/1.1\r\n", "Host: a\r\n\r\n"});
+//   auto out = reef::http::testing::parse_pieces<reef::http::request_parser>({"GET / HTTP/1.1\r\n", "Host:
+//   a\r\n\r\n"});
 #pragma once
 
 #include <reef/http/parser.hh>
@@ -25,10 +26,14 @@ struct outcome {
 
 inline std::string_view framing_name(body_framing f) {
     switch (f) {
-    case body_framing::none: return "none";
-    case body_framing::content_length: return "length";
-    case body_framing::chunked: return "chunked";
-    case body_framing::until_close: return "close";
+        case body_framing::none:
+            return "none";
+        case body_framing::content_length:
+            return "length";
+        case body_framing::chunked:
+            return "chunked";
+        case body_framing::until_close:
+            return "close";
     }
     return "?";
 }
@@ -111,8 +116,8 @@ outcome parse_pieces(Parser& p, const std::vector<std::string>& pieces, bool eof
     outcome o;
     std::size_t next_piece = 0;
     bool eof_fed = false;
-    std::string fed;       // every byte fed so far
-    int idle_events = 0;   // events in a row that consumed nothing
+    std::string fed;      // every byte fed so far
+    int idle_events = 0;  // events in a row that consumed nothing
     std::uint64_t last_consumed = 0;
     for (int guard = 0; guard < 10'000'000; ++guard) {
         parse_event ev = p.next();
@@ -127,72 +132,73 @@ outcome parse_pieces(Parser& p, const std::vector<std::string>& pieces, bool eof
             return o;
         }
         switch (ev) {
-        case parse_event::need_more:
-            if (p.buffered() != 0) {
-                o.bug = "need_more with bytes buffered";
+            case parse_event::need_more:
+                if (p.buffered() != 0) {
+                    o.bug = "need_more with bytes buffered";
+                    return o;
+                }
+                idle_events = 0;
+                if (next_piece < pieces.size()) {
+                    const std::string& s = pieces[next_piece++];
+                    fed += s;
+                    p.feed(temporary_buffer<char>::copy_of(s));
+                } else if (eof && !eof_fed) {
+                    p.feed_eof();
+                    eof_fed = true;
+                } else {
+                    o.dump += "need more\n";
+                    return o;
+                }
+                break;
+            case parse_event::head_done:
+                if (auto wrong = check_head(p); !wrong.empty()) {
+                    o.bug = wrong;
+                    return o;
+                }
+                dump_head(p, o.dump);
+                break;
+            case parse_event::body_data: {
+                auto b = p.take_body();
+                if (b.empty()) {
+                    o.bug = "empty body piece";
+                    return o;
+                }
+                // The piece is the input's bytes just before what is consumed now.
+                if (fed.compare(p.consumed() - b.size(), b.size(), b.view()) != 0) {
+                    o.bug = "body piece is not the input";
+                    return o;
+                }
+                o.dump += "  body <";
+                o.dump.append(b.get(), b.size());
+                o.dump += ">\x01\n";  // \x01 marks a body piece's end for merge_body_pieces()
+                break;
+            }
+            case parse_event::message_done:
+                for (auto f : p.trailers()) {
+                    o.dump += "  trailer ";
+                    o.dump += f.name;
+                    o.dump += ": <";
+                    o.dump += f.value;
+                    o.dump += ">\n";
+                }
+                o.dump += "done\n";
+                ++o.messages;
+                break;
+            case parse_event::end:
+                o.dump += "end\n";
+                o.ended = true;
                 return o;
-            }
-            idle_events = 0;
-            if (next_piece < pieces.size()) {
-                const std::string& s = pieces[next_piece++];
-                fed += s;
-                p.feed(temporary_buffer<char>::copy_of(s));
-            } else if (eof && !eof_fed) {
-                p.feed_eof();
-                eof_fed = true;
-            } else {
-                o.dump += "need more\n";
+            case parse_event::error:
+                if (p.error().reason.empty() || p.keep_alive() ||
+                    std::string_view("400 413 414 431 501 505").find(std::to_string(p.error().status)) ==
+                        std::string_view::npos) {
+                    o.bug = "bad error";
+                    return o;
+                }
+                o.dump +=
+                    "error " + std::to_string(p.error().status) + " " + std::string(p.error().reason) + "\n";
+                o.status = p.error().status;
                 return o;
-            }
-            break;
-        case parse_event::head_done:
-            if (auto wrong = check_head(p); !wrong.empty()) {
-                o.bug = wrong;
-                return o;
-            }
-            dump_head(p, o.dump);
-            break;
-        case parse_event::body_data: {
-            auto b = p.take_body();
-            if (b.empty()) {
-                o.bug = "empty body piece";
-                return o;
-            }
-            // The piece is the input's bytes just before what is consumed now.
-            if (fed.compare(p.consumed() - b.size(), b.size(), b.view()) != 0) {
-                o.bug = "body piece is not the input";
-                return o;
-            }
-            o.dump += "  body <";
-            o.dump.append(b.get(), b.size());
-            o.dump += ">\x01\n";  // \x01 marks a body piece's end for merge_body_pieces()
-            break;
-        }
-        case parse_event::message_done:
-            for (auto f : p.trailers()) {
-                o.dump += "  trailer ";
-                o.dump += f.name;
-                o.dump += ": <";
-                o.dump += f.value;
-                o.dump += ">\n";
-            }
-            o.dump += "done\n";
-            ++o.messages;
-            break;
-        case parse_event::end:
-            o.dump += "end\n";
-            o.ended = true;
-            return o;
-        case parse_event::error:
-            if (p.error().reason.empty() || p.keep_alive() ||
-                std::string_view("400 413 414 431 501 505").find(std::to_string(p.error().status)) ==
-                    std::string_view::npos) {
-                o.bug = "bad error";
-                return o;
-            }
-            o.dump += "error " + std::to_string(p.error().status) + " " + std::string(p.error().reason) + "\n";
-            o.status = p.error().status;
-            return o;
         }
     }
     o.bug = "too many events";
@@ -200,7 +206,8 @@ outcome parse_pieces(Parser& p, const std::vector<std::string>& pieces, bool eof
 }
 
 template <typename Parser>
-outcome parse_pieces(const std::vector<std::string>& pieces, bool eof = true, const parser_limits& limits = {}) {
+outcome parse_pieces(const std::vector<std::string>& pieces, bool eof = true,
+                     const parser_limits& limits = {}) {
     Parser p(limits);
     return parse_pieces(p, pieces, eof);
 }

@@ -168,7 +168,8 @@ TEST_CASE("a head that ends with its buffer stays valid after the next buffer is
 TEST_CASE("a head whose lines end with their buffers is gathered correctly", "[http]") {
     request_parser p;
     auto o = parse_pieces(p, {"GET /x HTTP/1.1\r\n", "Host: a\r\n", "B: c\r\n", "\r\n"});
-    CHECK(o.dump == "request GET [GET] /x 1.1 keep-alive framing=none length=0\n  Host: <a>\n  B: <c>\ndone\nend\n");
+    CHECK(o.dump ==
+          "request GET [GET] /x 1.1 keep-alive framing=none length=0\n  Host: <a>\n  B: <c>\ndone\nend\n");
 }
 
 TEST_CASE("valid requests parse the same cut at every point", "[http]") {
@@ -181,11 +182,13 @@ TEST_CASE("valid requests parse the same cut at every point", "[http]") {
         {"GET", "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
          "request GET [GET] / 1.1 keep-alive framing=none length=0\n  Host: <a>\ndone\nend\n"},
         {"POST with Content-Length", "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world",
-         "request POST [POST] /p 1.1 keep-alive framing=length length=11\n  Host: <a>\n  Content-Length: <11>\n"
+         "request POST [POST] /p 1.1 keep-alive framing=length length=11\n  Host: <a>\n  Content-Length: "
+         "<11>\n"
          "  body <hello world>\ndone\nend\n"},
         {"chunked with extensions and trailers",
          "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-         "5;name=value;q=\"x y\"\r\nhello\r\n6 ; ext\r\n world\r\nA\r\n0123456789\r\n0\r\nTrailer-One: 1\r\nT2:two \r\n\r\n",
+         "5;name=value;q=\"x y\"\r\nhello\r\n6 ; ext\r\n world\r\nA\r\n0123456789\r\n0\r\nTrailer-One: "
+         "1\r\nT2:two \r\n\r\n",
          "request POST [POST] /c 1.1 keep-alive framing=chunked length=0\n  Host: <a>\n"
          "  Transfer-Encoding: <chunked>\n  body <hello world0123456789>\n  trailer Trailer-One: <1>\n"
          "  trailer T2: <two>\ndone\nend\n"},
@@ -198,47 +201,65 @@ TEST_CASE("valid requests parse the same cut at every point", "[http]") {
         {"HTTP/1.0 closes by default", "GET / HTTP/1.0\r\n\r\n",
          "request GET [GET] / 1.0 close framing=none length=0\ndone\nend\n"},
         {"HTTP/1.1 Connection: close", "GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, close\r\n\r\n",
-         "request GET [GET] / 1.1 close framing=none length=0\n  Host: <a>\n  Connection: <foo, close>\ndone\nend\n"},
+         "request GET [GET] / 1.1 close framing=none length=0\n  Host: <a>\n  Connection: <foo, "
+         "close>\ndone\nend\n"},
         {"HEAD", "HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n",
          "request HEAD [HEAD] /h 1.1 keep-alive framing=none length=0\n  Host: <a>\ndone\nend\n"},
-        {"Expect: 100-continue", "PUT /u HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\nok",
+        {"Expect: 100-continue",
+         "PUT /u HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\nok",
          "request PUT [PUT] /u expect-continue 1.1 keep-alive framing=length length=2\n  Host: <a>\n"
          "  Expect: <100-Continue>\n  Content-Length: <2>\n  body <ok>\ndone\nend\n"},
         {"Expect ignored in HTTP/1.0", "PUT /u HTTP/1.0\r\nExpect: 100-continue\r\n\r\n",
          "request PUT [PUT] /u 1.0 close framing=none length=0\n  Expect: <100-continue>\ndone\nend\n"},
-        {"pipelined", "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /3 HTTP/1.1\r\nHost: a\r\n\r\n",
+        {"pipelined",
+         "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET "
+         "/3 HTTP/1.1\r\nHost: a\r\n\r\n",
          "request GET [GET] /1 1.1 keep-alive framing=none length=0\n  Host: <a>\ndone\n"
-         "request POST [POST] /2 1.1 keep-alive framing=length length=3\n  Host: <a>\n  Content-Length: <3>\n  body <abc>\ndone\n"
+         "request POST [POST] /2 1.1 keep-alive framing=length length=3\n  Host: <a>\n  Content-Length: "
+         "<3>\n  body <abc>\ndone\n"
          "request GET [GET] /3 1.1 keep-alive framing=none length=0\n  Host: <a>\ndone\nend\n"},
-        {"empty lines before a request line", "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n",
+        {"empty lines before a request line",
+         "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n",
          "request GET [GET] / 1.1 keep-alive framing=none length=0\n  Host: <a>\ndone\n"
          "request GET [GET] /b 1.1 keep-alive framing=none length=0\n  Host: <a>\ndone\nend\n"},
-        {"identical repeated Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\ncontent-length: 3, 3\r\n\r\nxyz",
+        {"identical repeated Content-Length",
+         "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\ncontent-length: 3, 3\r\n\r\nxyz",
          "request POST [POST] / 1.1 keep-alive framing=length length=3\n  Host: <a>\n  Content-Length: <3>\n"
          "  content-length: <3, 3>\n  body <xyz>\ndone\nend\n"},
         {"Content-Length 0", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
-         "request POST [POST] / 1.1 keep-alive framing=length length=0\n  Host: <a>\n  Content-Length: <0>\ndone\nend\n"},
-        {"extension and lower-case methods", "PURGE /x HTTP/1.1\r\nHost: a\r\n\r\nget /y HTTP/1.1\r\nHost: a\r\n\r\n",
+         "request POST [POST] / 1.1 keep-alive framing=length length=0\n  Host: <a>\n  Content-Length: "
+         "<0>\ndone\nend\n"},
+        {"extension and lower-case methods",
+         "PURGE /x HTTP/1.1\r\nHost: a\r\n\r\nget /y HTTP/1.1\r\nHost: a\r\n\r\n",
          "request PURGE [] /x 1.1 keep-alive framing=none length=0\n  Host: <a>\ndone\n"
          "request get [] /y 1.1 keep-alive framing=none length=0\n  Host: <a>\ndone\nend\n"},
         {"absolute form, asterisk form, authority form",
-         "GET http://example.com/x?y HTTP/1.1\r\nHost: example.com\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"
+         "GET http://example.com/x?y HTTP/1.1\r\nHost: example.com\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: "
+         "a\r\n\r\n"
          "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
-         "request GET [GET] http://example.com/x?y 1.1 keep-alive framing=none length=0\n  Host: <example.com>\ndone\n"
+         "request GET [GET] http://example.com/x?y 1.1 keep-alive framing=none length=0\n  Host: "
+         "<example.com>\ndone\n"
          "request OPTIONS [OPTIONS] * 1.1 keep-alive framing=none length=0\n  Host: <a>\ndone\n"
-         "request CONNECT [CONNECT] example.com:443 1.1 keep-alive framing=none length=0\n  Host: <example.com:443>\n"
+         "request CONNECT [CONNECT] example.com:443 1.1 keep-alive framing=none length=0\n  Host: "
+         "<example.com:443>\n"
          "done\nend\n"},
         {"HTTP/1.9 is read as 1.1", "GET / HTTP/1.9\r\nHost: a\r\n\r\n",
          "request GET [GET] / 1.1 keep-alive framing=none length=0\n  Host: <a>\ndone\nend\n"},
-        {"obs-text, tabs and inner spaces in values", "GET / HTTP/1.1\r\nHost: a\r\nX: \t caf\xc3\xa9 \"q\"\tz \t\r\n\r\n",
-         "request GET [GET] / 1.1 keep-alive framing=none length=0\n  Host: <a>\n  X: <caf\xc3\xa9 \"q\"\tz>\ndone\nend\n"},
-        {"Connection: upgrade", "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        {"obs-text, tabs and inner spaces in values",
+         "GET / HTTP/1.1\r\nHost: a\r\nX: \t caf\xc3\xa9 \"q\"\tz \t\r\n\r\n",
+         "request GET [GET] / 1.1 keep-alive framing=none length=0\n  Host: <a>\n  X: <caf\xc3\xa9 "
+         "\"q\"\tz>\ndone\nend\n"},
+        {"Connection: upgrade",
+         "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n",
          "request GET [GET] /ws 1.1 keep-alive upgrade framing=none length=0\n  Host: <a>\n"
          "  Connection: <keep-alive, Upgrade>\n  Upgrade: <websocket>\ndone\nend\n"},
-        {"a body across a chunk of many pieces", "POST / HTTP/1.1\r\nHost: a\r\ntransfer-encoding: chunked\r\n\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\n",
+        {"a body across a chunk of many pieces",
+         "POST / HTTP/1.1\r\nHost: a\r\ntransfer-encoding: "
+         "chunked\r\n\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\n",
          "request POST [POST] / 1.1 keep-alive framing=chunked length=0\n  Host: <a>\n"
          "  transfer-encoding: <chunked>\n  body <abcdefghijklmnopqrstuvwxyz>\ndone\nend\n"},
-        {"Transfer-Encoding list over two lines", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        {"Transfer-Encoding list over two lines",
+         "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
          "request POST [POST] / 1.1 keep-alive framing=chunked length=0\n  Host: <a>\n"
          "  Transfer-Encoding: <,>\n  Transfer-Encoding: <chunked>\ndone\nend\n"},
     };
@@ -260,8 +281,10 @@ TEST_CASE("ambiguous or malformed requests are refused with the status to answer
     const std::string post = "POST / HTTP/1.1\r\nHost: a\r\n";
     std::vector<row> rows = {
         // Framing.
-        {"both Content-Length and Transfer-Encoding", post + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-        {"Transfer-Encoding then Content-Length", post + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n", 400},
+        {"both Content-Length and Transfer-Encoding",
+         post + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+        {"Transfer-Encoding then Content-Length",
+         post + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n", 400},
         {"differing Content-Length lines", post + "Content-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400},
         {"differing Content-Length list", post + "Content-Length: 3, 4\r\n\r\nabcd", 400},
         {"Content-Length not a number", post + "Content-Length: abc\r\n\r\n", 400},
@@ -274,13 +297,15 @@ TEST_CASE("ambiguous or malformed requests are refused with the status to answer
         {"Content-Length overflows", post + "Content-Length: 18446744073709551616\r\n\r\n", 400},
         {"Transfer-Encoding without chunked", post + "Transfer-Encoding: gzip\r\n\r\n", 400},
         {"chunked not last", post + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 400},
-        {"chunked not last over two lines", post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
+        {"chunked not last over two lines",
+         post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
         {"chunked twice", post + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400},
         {"identity", post + "Transfer-Encoding: identity\r\n\r\n", 400},
         {"empty Transfer-Encoding", post + "Transfer-Encoding:\r\n\r\n", 400},
         {"unknown coding before chunked", post + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
         {"chunked with a parameter", post + "Transfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n", 400},
-        {"Transfer-Encoding in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+        {"Transfer-Encoding in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         400},
         // Chunks.
         {"chunk size not hex", post + "Transfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
         {"chunk size missing", post + "Transfer-Encoding: chunked\r\n\r\n\r\n", 400},
@@ -290,12 +315,16 @@ TEST_CASE("ambiguous or malformed requests are refused with the status to answer
         {"space inside chunk size", post + "Transfer-Encoding: chunked\r\n\r\n5 5\r\n", 400},
         {"chunk data without CRLF", post + "Transfer-Encoding: chunked\r\n\r\n5\r\nhelloX\r\n0\r\n\r\n", 400},
         {"chunk data with LF only", post + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n", 400},
-        {"chunk-size line with bare LF", post + "Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n", 400},
-        {"chunk-size line with CR only", post + "Transfer-Encoding: chunked\r\n\r\n5\rhello\r\n0\r\n\r\n", 400},
-        {"control character in chunk extension", post + "Transfer-Encoding: chunked\r\n\r\n5;a\x01\r\nhello\r\n0\r\n\r\n", 400},
+        {"chunk-size line with bare LF", post + "Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n",
+         400},
+        {"chunk-size line with CR only", post + "Transfer-Encoding: chunked\r\n\r\n5\rhello\r\n0\r\n\r\n",
+         400},
+        {"control character in chunk extension",
+         post + "Transfer-Encoding: chunked\r\n\r\n5;a\x01\r\nhello\r\n0\r\n\r\n", 400},
         {"last chunk with bare LF", post + "Transfer-Encoding: chunked\r\n\r\n0\n\r\n", 400},
         {"trailer with bare LF", post + "Transfer-Encoding: chunked\r\n\r\n0\r\nT: 1\n\r\n", 400},
-        {"trailer with whitespace before colon", post + "Transfer-Encoding: chunked\r\n\r\n0\r\nT : 1\r\n\r\n", 400},
+        {"trailer with whitespace before colon",
+         post + "Transfer-Encoding: chunked\r\n\r\n0\r\nT : 1\r\n\r\n", 400},
         // Line endings.
         {"bare LF after the request line", "GET / HTTP/1.1\nHost: a\r\n\r\n", 400},
         {"bare LF after a field", "GET / HTTP/1.1\r\nHost: a\n\r\n", 400},
@@ -314,8 +343,14 @@ TEST_CASE("ambiguous or malformed requests are refused with the status to answer
         {"empty field name", get + ": bar\r\n\r\n", 400},
         {"no colon", get + "Foo\r\n\r\n", 400},
         {"NUL in a value", get + std::string("X: a\0b\r\n\r\n", 10), 400},
-        {"DEL in a value", get + "X: a\x7f" "b\r\n\r\n", 400},
-        {"escape in a value", get + "X: a\x1b" "b\r\n\r\n", 400},
+        {"DEL in a value",
+         get + "X: a\x7f"
+               "b\r\n\r\n",
+         400},
+        {"escape in a value",
+         get + "X: a\x1b"
+               "b\r\n\r\n",
+         400},
         {"HTTP/1.1 without Host", "GET / HTTP/1.1\r\n\r\n", 400},
         {"two Host fields", get + "Host: b\r\n\r\n", 400},
         {"two Host fields in HTTP/1.0", "GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n", 400},
@@ -341,8 +376,10 @@ TEST_CASE("ambiguous or malformed requests are refused with the status to answer
         {"connection closed inside the head", "GET / HTTP/1.1\r\nHost: a\r\n", 400},
         {"connection closed inside the body", post + "Content-Length: 10\r\n\r\nabc", 400},
         {"connection closed inside a chunk", post + "Transfer-Encoding: chunked\r\n\r\n5\r\nab", 400},
-        {"connection closed before the last chunk", post + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", 400},
-        {"connection closed inside the trailers", post + "Transfer-Encoding: chunked\r\n\r\n0\r\nT: 1\r\n", 400},
+        {"connection closed before the last chunk", post + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+         400},
+        {"connection closed inside the trailers", post + "Transfer-Encoding: chunked\r\n\r\n0\r\nT: 1\r\n",
+         400},
     };
     for (auto& r : rows) {
         SECTION(r.name) {
@@ -390,14 +427,16 @@ TEST_CASE("limits are enforced to the byte with their statuses", "[http]") {
         for (int i = 0; i < 30; ++i) {
             crlfs += "\r\n";
         }
-        CHECK(parse_every_way<request_parser>(crlfs + "GET / HTTP/1.1\r\nHost: a\r\n\r\n", small).status == 400);
+        CHECK(parse_every_way<request_parser>(crlfs + "GET / HTTP/1.1\r\nHost: a\r\n\r\n", small).status ==
+              400);
     }
     SECTION("a header section of exactly the limit passes; one more byte is 431") {
         // Header lines + final CRLF = 128: "Host: a\r\n" (9) + "X: " + v + "\r\n" (5 + v) + 2.
         std::string v(128 - 9 - 5 - 2, 'v');
         auto ok = parse_every_way<request_parser>("GET / HTTP/1.1\r\nHost: a\r\nX: " + v + "\r\n\r\n", small);
         CHECK(ok.messages == 1);
-        auto bad = parse_every_way<request_parser>("GET / HTTP/1.1\r\nHost: a\r\nX: " + v + "v\r\n\r\n", small);
+        auto bad =
+            parse_every_way<request_parser>("GET / HTTP/1.1\r\nHost: a\r\nX: " + v + "v\r\n\r\n", small);
         CHECK(bad.status == 431);
     }
     SECTION("a 2 MB field is refused with 431 without buffering it") {
@@ -415,9 +454,11 @@ TEST_CASE("limits are enforced to the byte with their statuses", "[http]") {
         CHECK(p.consumed() <= 16 * 1024 + 64);
     }
     SECTION("the field count limit is exact") {
-        auto ok = parse_every_way<request_parser>("GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\nD: 3\r\n\r\n", small);
+        auto ok = parse_every_way<request_parser>("GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\nD: 3\r\n\r\n",
+                                                  small);
         CHECK(ok.messages == 1);
-        auto bad = parse_every_way<request_parser>("GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\nD: 3\r\nE: 4\r\n\r\n", small);
+        auto bad = parse_every_way<request_parser>(
+            "GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\nD: 3\r\nE: 4\r\n\r\n", small);
         CHECK(bad.status == 431);
     }
     SECTION("the default field count is 100") {
@@ -438,15 +479,20 @@ TEST_CASE("limits are enforced to the byte with their statuses", "[http]") {
         p.feed(buffer_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n"));
         CHECK(p.next() == parse_event::error);
         CHECK(p.error().status == 413);
-        auto ok = parse_every_way<request_parser>("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789", small);
+        auto ok = parse_every_way<request_parser>(
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789", small);
         CHECK(ok.messages == 1);
     }
     SECTION("chunks adding up above the body limit are 413") {
         auto ok = parse_every_way<request_parser>(
-            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n", small);
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+            "chunked\r\n\r\n5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n",
+            small);
         CHECK(ok.messages == 1);
         auto bad = parse_every_way<request_parser>(
-            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\nworlds\r\n0\r\n\r\n", small);
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+            "chunked\r\n\r\n5\r\nhello\r\n6\r\nworlds\r\n0\r\n\r\n",
+            small);
         CHECK(bad.status == 413);
         auto huge = parse_every_way<request_parser>(
             "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffff\r\n", small);
@@ -454,20 +500,26 @@ TEST_CASE("limits are enforced to the byte with their statuses", "[http]") {
     }
     SECTION("a chunk-size line above its limit is 400") {
         auto ok = parse_every_way<request_parser>(
-            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;abcdefghijkl\r\nx\r\n0\r\n\r\n", small);
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+            "chunked\r\n\r\n1;abcdefghijkl\r\nx\r\n0\r\n\r\n",
+            small);
         CHECK(ok.messages == 1);
         auto bad = parse_every_way<request_parser>(
-            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;abcdefghijklm\r\nx\r\n0\r\n\r\n", small);
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: "
+            "chunked\r\n\r\n1;abcdefghijklm\r\nx\r\n0\r\n\r\n",
+            small);
         CHECK(bad.status == 400);
     }
     SECTION("trailers have their own budget and count") {
         auto bad = parse_every_way<request_parser>(
-            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: "
+            "4\r\nE: 5\r\n\r\n",
             small);
         CHECK(bad.status == 431);
-        auto big = parse_every_way<request_parser>("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: " +
-                                                       std::string(200, 'a') + "\r\n\r\n",
-                                                   small);
+        auto big = parse_every_way<request_parser>(
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: " +
+                std::string(200, 'a') + "\r\n\r\n",
+            small);
         CHECK(big.status == 431);
     }
 }
@@ -493,7 +545,9 @@ TEST_CASE("pipelined requests leave the next request buffered after message_done
 TEST_CASE("sixteen pipelined requests in one buffer parse without a copy", "[http]") {
     std::string msg;
     for (int i = 0; i < 16; ++i) {
-        msg += "GET /plaintext HTTP/1.1\r\nHost: localhost:8080\r\nAccept: text/plain\r\nConnection: keep-alive\r\n\r\n";
+        msg +=
+            "GET /plaintext HTTP/1.1\r\nHost: localhost:8080\r\nAccept: text/plain\r\nConnection: "
+            "keep-alive\r\n\r\n";
     }
     auto buf = buffer_of(msg);
     const char* begin = buf.get();
@@ -550,7 +604,8 @@ TEST_CASE("reset starts over with the same limits", "[http]") {
 
 TEST_CASE("an untaken body piece is dropped and the message still completes", "[http]") {
     request_parser p;
-    p.feed(buffer_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nabcdGET / HTTP/1.1\r\nHost: b\r\n\r\n"));
+    p.feed(buffer_of(
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nabcdGET / HTTP/1.1\r\nHost: b\r\n\r\n"));
     CHECK(p.next() == parse_event::head_done);
     CHECK(p.next() == parse_event::body_data);
     CHECK(p.next() == parse_event::message_done);
@@ -567,39 +622,50 @@ TEST_CASE("responses are framed by status, request method and fields", "[http]")
     };
     std::vector<row> rows = {
         {"Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", method::get,
-         "response 200 'OK' 1.1 keep-alive framing=length length=5\n  Content-Length: <5>\n  body <hello>\ndone\nend\n"},
-        {"chunked with trailers", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 1\r\n\r\n",
+         "response 200 'OK' 1.1 keep-alive framing=length length=5\n  Content-Length: <5>\n  body "
+         "<hello>\ndone\nend\n"},
+        {"chunked with trailers",
+         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Sum: 1\r\n\r\n",
          method::get,
-         "response 200 'OK' 1.1 keep-alive framing=chunked length=0\n  Transfer-Encoding: <chunked>\n  body <abc>\n"
+         "response 200 'OK' 1.1 keep-alive framing=chunked length=0\n  Transfer-Encoding: <chunked>\n  body "
+         "<abc>\n"
          "  trailer X-Sum: <1>\ndone\nend\n"},
         {"until close", "HTTP/1.1 200 OK\r\nServer: x\r\n\r\nall of this until the end", method::get,
-         "response 200 'OK' 1.1 close framing=close length=0\n  Server: <x>\n  body <all of this until the end>\ndone\nend\n"},
+         "response 200 'OK' 1.1 close framing=close length=0\n  Server: <x>\n  body <all of this until the "
+         "end>\ndone\nend\n"},
         {"until close with no body", "HTTP/1.0 200 OK\r\n\r\n", method::get,
          "response 200 'OK' 1.0 close framing=close length=0\ndone\nend\n"},
         {"204 ignores Content-Length", "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", method::get,
-         "response 204 'No Content' 1.1 keep-alive framing=none length=5\n  Content-Length: <5>\ndone\nend\n"},
+         "response 204 'No Content' 1.1 keep-alive framing=none length=5\n  Content-Length: "
+         "<5>\ndone\nend\n"},
         {"304 has no body", "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n", method::get,
          "response 304 'Not Modified' 1.1 keep-alive framing=none length=0\n  ETag: <\"x\">\ndone\nend\n"},
-        {"100 then 200", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", method::put,
+        {"100 then 200", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+         method::put,
          "response 100 'Continue' 1.1 keep-alive framing=none length=0\ndone\n"
-         "response 200 'OK' 1.1 keep-alive framing=length length=2\n  Content-Length: <2>\n  body <ok>\ndone\nend\n"},
+         "response 200 'OK' 1.1 keep-alive framing=length length=2\n  Content-Length: <2>\n  body "
+         "<ok>\ndone\nend\n"},
         {"HEAD response with Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", method::head,
          "response 200 'OK' 1.1 keep-alive framing=none length=1234\n  Content-Length: <1234>\ndone\nend\n"},
         {"HEAD response with chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", method::head,
-         "response 200 'OK' 1.1 keep-alive framing=none length=0\n  Transfer-Encoding: <chunked>\ndone\nend\n"},
+         "response 200 'OK' 1.1 keep-alive framing=none length=0\n  Transfer-Encoding: "
+         "<chunked>\ndone\nend\n"},
         {"CONNECT 200 is a tunnel", "HTTP/1.1 200 Connection established\r\n\r\n", method::connect,
          "response 200 'Connection established' 1.1 keep-alive framing=none length=0\ndone\nend\n"},
-        {"HTTP/1.0 keep-alive", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx", method::get,
+        {"HTTP/1.0 keep-alive", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx",
+         method::get,
          "response 200 'OK' 1.0 keep-alive framing=length length=1\n  Connection: <keep-alive>\n"
          "  Content-Length: <1>\n  body <x>\ndone\nend\n"},
         {"no reason phrase", "HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n", method::get,
          "response 404 '' 1.1 keep-alive framing=length length=0\n  Content-Length: <0>\ndone\nend\n"},
         {"empty reason phrase", "HTTP/1.1 500 \r\nContent-Length: 0\r\n\r\n", method::get,
          "response 500 '' 1.1 keep-alive framing=length length=0\n  Content-Length: <0>\ndone\nend\n"},
-        {"keep-alive responses in a row", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nb",
+        {"keep-alive responses in a row",
+         "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nb",
          method::post,
          "response 200 'OK' 1.1 keep-alive framing=length length=1\n  Content-Length: <1>\n  body <a>\ndone\n"
-         "response 201 'Created' 1.1 keep-alive framing=length length=1\n  Content-Length: <1>\n  body <b>\ndone\nend\n"},
+         "response 201 'Created' 1.1 keep-alive framing=length length=1\n  Content-Length: <1>\n  body "
+         "<b>\ndone\nend\n"},
     };
     for (auto& r : rows) {
         SECTION(r.name) {
@@ -616,8 +682,10 @@ TEST_CASE("malformed responses are refused", "[http]") {
         std::uint16_t status;
     };
     std::vector<row> rows = {
-        {"both Content-Length and Transfer-Encoding", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
-        {"differing Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 2\r\n\r\nabc", 400},
+        {"both Content-Length and Transfer-Encoding",
+         "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+        {"differing Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 2\r\n\r\nabc",
+         400},
         {"gzip transfer coding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
         {"gzip then chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
         {"HTTP/2.0", "HTTP/2.0 200 OK\r\n\r\n", 505},
@@ -661,7 +729,9 @@ TEST_CASE("a long status line is 400", "[http]") {
 
 TEST_CASE("release_unconsumed hands over the bytes after a switch of protocols", "[http]") {
     response_parser p;
-    p.feed(buffer_of("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello"));
+    p.feed(
+        buffer_of("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+                  "Upgrade\r\n\r\n\x81\x05hello"));
     REQUIRE(p.next() == parse_event::head_done);
     CHECK(p.status() == 101);
     CHECK(p.connection_upgrade());

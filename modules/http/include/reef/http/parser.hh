@@ -137,7 +137,9 @@ public:
 
     header_list() noexcept = default;
     header_list(const char* base, const detail::field_offsets* fields, std::size_t count) noexcept
-        : base_(base), fields_(fields), count_(count) {}
+        : base_(base),
+          fields_(fields),
+          count_(count) {}
 
     /// Number of field lines.
     std::size_t size() const noexcept { return count_; }
@@ -239,9 +241,7 @@ public:
     const parse_error& error() const noexcept { return error_; }
 
     /// The header section of the current message.
-    header_list headers() const noexcept {
-        return {head_base(), fields_.data(), fields_.size()};
-    }
+    header_list headers() const noexcept { return {head_base(), fields_.data(), fields_.size()}; }
     /// The trailer section of a chunked message (valid from message_done; empty
     /// otherwise).
     header_list trailers() const noexcept {
@@ -288,8 +288,18 @@ protected:
 private:
     // Where next() is in the message (see parser.cc).
     enum class stage : std::uint8_t {
-        idle, start_line, header_lines, body_length, chunk_line, chunk_data, chunk_data_end,
-        trailer_lines, body_until_close, message_complete, ended, failed,
+        idle,
+        start_line,
+        header_lines,
+        body_length,
+        chunk_line,
+        chunk_data,
+        chunk_data_end,
+        trailer_lines,
+        body_until_close,
+        message_complete,
+        ended,
+        failed,
     };
 
     parse_event fail(std::uint16_t status, std::string_view reason) noexcept;
