@@ -6,3 +6,11 @@
 
 #include <reef/http/fwd.hh>
 #include <reef/http/parser.hh>
+
+// The server: requests, replies, routing, the server itself and its stock handlers.
+#include <reef/http/file_handler.hh>
+#include <reef/http/metrics_handler.hh>
+#include <reef/http/reply.hh>
+#include <reef/http/request.hh>
+#include <reef/http/routes.hh>
+#include <reef/http/server.hh>
