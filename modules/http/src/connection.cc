@@ -224,8 +224,31 @@ future<> connection::run() {
     for (;;) {
         parse_event ev = parser_.next();
         if (ev == parse_event::head_done) [[likely]] {
-            bool keep = co_await handle_request();
+            // The whole request is handled here, in this frame: a request whose handler
+            // answers at once costs no coroutine frame of the server's.
+            request req(parser_, this, &remote_);
+            future<reply> f = begin_request(req);
+            if (!f.available() && !batch_.empty()) {
+                co_await flush_batch();  // the earlier replies must not wait for a slow handler
+            }
+            auto r = co_await coroutine::as_future(std::move(f));
+            reply rep = r.failed() ? failure_reply(r.get_exception(), req) : r.get();
+            bool keep = keep_after(rep);
+            if (rep.streamed() && req.method() != method::head) {
+                keep = co_await write_streamed(rep, req, keep);
+            } else {
+                write_reply(rep, req, keep);
+            }
             if (!keep) {
+                co_return;
+            }
+            if (batch_.size() >= cfg.write_batch) {
+                co_await flush_batch();
+            }
+            // The rest of the body (usually just the end of a body-less request) is read
+            // and dropped, so that the next request starts where it should.
+            int dropped = drop_buffered_body();
+            if (dropped < 0 || (dropped == 0 && !co_await discard_body())) {
                 co_return;
             }
             in_message_ = parser_.buffered() > 0;
@@ -285,50 +308,39 @@ future<> connection::run() {
     }
 }
 
-future<bool> connection::handle_request() {
-    const server_config& cfg = srv_.cfg_;
+future<reply> connection::begin_request(request& req) {
     ++requests_;
     ++srv_.stats_.requests;
     message_done_ = false;
     continue_sent_ = false;
     head_written_ = false;
     body_failed_ = false;
+    close_after_ = false;
     body_read_ = 0;
     phase_ = conn_phase::handling;
-
-    request req(parser_, this, &remote_);
     if (!decode_target(req)) {
-        write_error(400, "malformed request target");
-        linger_ = true;
-        co_return false;
+        close_after_ = true;
+        return make_ready_future<reply>(
+            reply(status_type::bad_request, "400 Bad Request: malformed request target\n"));
     }
-    reply rep;
-    bool error_closes = false;
     route_match m = srv_.routes_.find(req);
     handler* h = m.target;
     if (!h && m.status == status_type::not_found) {
         h = srv_.routes_.not_found_handler();
     }
     if (h) {
-        future<reply> f = futurize_invoke(*h, req);
-        if (!f.available() && !batch_.empty()) {
-            // The earlier replies must not wait for a slow handler.
-            co_await flush_batch();
-        }
-        auto r = co_await coroutine::as_future(std::move(f));
-        if (r.failed()) {
-            rep = failure_reply(r.get_exception(), req, error_closes);
-        } else {
-            rep = r.get();
-        }
-    } else {
-        rep = reply::error(m.status);
-        if (m.status == status_type::method_not_allowed) {
-            rep.set_header("Allow", m.allow);
-        }
+        return futurize_invoke(*h, req);
     }
+    reply rep = reply::error(m.status);
+    if (m.status == status_type::method_not_allowed) {
+        rep.set_header("Allow", m.allow);
+    }
+    return make_ready_future<reply>(std::move(rep));
+}
 
-    bool keep = parser_.keep_alive() && !rep.closes_connection() && !stop_requested_ && !error_closes &&
+bool connection::keep_after(const reply& rep) noexcept {
+    const server_config& cfg = srv_.cfg_;
+    bool keep = parser_.keep_alive() && !rep.closes_connection() && !stop_requested_ && !close_after_ &&
                 !body_failed_ &&
                 (cfg.max_requests_per_connection == 0 || requests_ < cfg.max_requests_per_connection);
     if (keep && !message_done_) {
@@ -344,46 +356,37 @@ future<bool> connection::handle_request() {
     if (!keep && !message_done_) {
         linger_ = true;
     }
-    if (rep.streamed() && req.method() != method::head) {
-        keep = co_await write_streamed(rep, req, keep);
-    } else {
-        write_reply(rep, req, keep);
-    }
-    if (!keep) {
-        co_return false;
-    }
-    if (batch_.size() >= cfg.write_batch) {
-        co_await flush_batch();
-    }
-    // The rest of the body (usually just the end of a body-less request) is read and
-    // dropped, so that the next request starts where it should.
+    return keep;
+}
+
+int connection::drop_buffered_body() {
     while (!message_done_) {
         parse_event ev = parser_.next();
         if (ev == parse_event::message_done) {
             message_done_ = true;
         } else if (ev == parse_event::body_data) {
             body_read_ += parser_.take_body().size();
-            if (body_read_ > cfg.max_discard + parser_.content_length()) {
-                co_return false;
+            if (body_read_ > srv_.cfg_.max_discard + parser_.content_length()) {
+                return -1;
             }
         } else if (ev == parse_event::need_more) {
-            co_return co_await discard_body();
+            return 0;
         } else {
-            co_return false;
+            return -1;
         }
     }
-    co_return true;
+    return 1;
 }
 
-reply connection::failure_reply(std::exception_ptr e, const request& req, bool& closes) {
+reply connection::failure_reply(std::exception_ptr e, const request& req) {
     ++srv_.stats_.handler_errors;
     try {
         std::rethrow_exception(std::move(e));
     } catch (const body_error& be) {
-        closes = true;
+        close_after_ = true;
         return reply::error(status_type(be.status()));
     } catch (const request_timeout_error&) {
-        closes = true;
+        close_after_ = true;
         return reply::error(status_type::request_timeout);
     } catch (const std::exception& ex) {
         http_log().warn("handler of {} {} failed: {}", req.method_name(), req.target(), ex.what());

@@ -74,8 +74,14 @@ public:
 
 private:
     future<> run();
-    future<bool> handle_request();
-    reply failure_reply(std::exception_ptr e, const request& req, bool& closes);
+    // Counts the request, routes it and calls its handler (or makes the 400/404/405).
+    future<reply> begin_request(request& req);
+    // The reply of a failed handler (500, or the status of a body error).
+    reply failure_reply(std::exception_ptr e, const request& req);
+    // Whether the connection may go on after `rep`.
+    bool keep_after(const reply& rep) noexcept;
+    // Drops the buffered rest of the request's body: 1 done, 0 more to read, -1 close.
+    int drop_buffered_body();
     void write_reply(reply& rep, const request& req, bool keep);
     future<bool> write_streamed(reply& rep, const request& req, bool keep);
     void write_error(std::uint16_t status, std::string_view detail);
@@ -110,6 +116,7 @@ private:
     bool body_failed_ = false;               // the body was malformed, too long, or timed out
     bool linger_ = false;                    // input may be unread at close: drain it briefly
     bool cut_ = false;                       // the server's stop ended the connection's wait
+    bool close_after_ = false;               // the current reply closes the connection (an error)
     std::uint64_t body_read_ = 0;            // body bytes of the current request taken so far
     std::uint64_t requests_ = 0;             // requests served on this connection
 };

@@ -135,6 +135,7 @@ void test_routes(http::routes& r) {
         rep.close_connection();
         return make_ready_future<reply>(std::move(rep));
     });
+    r.get("/big", [](request&) { return text(std::string(32 << 20, 'b')); });
     r.get("/static/*", http::file_handler(tree().root.string()));
     r.get("/metrics", http::metrics_handler());
     r.get("/custom", [](request& req) {
@@ -173,6 +174,7 @@ http::server_config quick_config() {
     cfg.header_timeout = 400ms;
     cfg.idle_timeout = 600ms;
     cfg.body_timeout = 400ms;
+    cfg.write_timeout = 400ms;
     cfg.stop_timeout = 2s;
     return cfg;
 }
@@ -716,4 +718,53 @@ REEF_TEST_CASE("HTTPS: requests over TLS, with ALPN http/1.1") {
             co_await c.close();
         },
         &creds);
+}
+
+REEF_TEST_CASE("a client that does not read its reply is cut after write_timeout") {
+    co_await with_server(quick_config(),
+                         [](net::socket_address addr, sharded<http::server>& servers) -> future<> {
+                             auto c = co_await client::connect(addr);
+                             co_await c.get("/big");  // 32 MiB: more than the socket buffers hold
+                             for (int i = 0; i < 50; ++i) {
+                                 co_await sleep(100ms);
+                                 if (co_await total(servers, &http::server_stats::connections_open) == 0) {
+                                     break;
+                                 }
+                             }
+                             REQUIRE(co_await total(servers, &http::server_stats::connections_open) == 0);
+                             REQUIRE(co_await total(servers, &http::server_stats::timeouts) == 1);
+                         });
+}
+
+REEF_TEST_CASE("max_connections: a shard over its limit closes new connections at once") {
+    http::server_config cfg;
+    cfg.max_connections = 2;
+    sharded<http::server> servers;
+    co_await servers.start(cfg);
+    co_await servers.invoke_on_all([](http::server& s) { test_routes(s.router()); });
+    // Shard 0 alone listens, so that every connection counts against one limit.
+    auto addr = servers.local().listen(loopback());
+    auto body = [&]() -> future<> {
+        auto a = co_await client::connect(addr);
+        auto b = co_await client::connect(addr);
+        co_await a.get("/");
+        co_await b.get("/");
+        REQUIRE((co_await a.read()).status == 200);
+        REQUIRE((co_await b.read()).status == 200);
+        auto refused = co_await client::connect(addr);
+        REQUIRE(co_await refused.closed());
+        co_await a.close();
+        REQUIRE(co_await a.closed());
+        while (servers.local().stats().connections_open > 1) {
+            co_await sleep(10ms);  // the server is still finishing `a`
+        }
+        auto again = co_await client::connect(addr);
+        co_await again.get("/");
+        REQUIRE((co_await again.read()).status == 200);
+    };
+    auto f = co_await coroutine::as_future(body());  // `body` lives in this frame
+    co_await servers.stop();
+    if (f.failed()) {
+        std::rethrow_exception(f.get_exception());
+    }
 }
