@@ -291,12 +291,14 @@ future<reply> file_handler::serve(request& req, std::string_view relative) {
             co_return reply::error(status_type::forbidden);
         }
         if (!is_dir_request) {
-            // "/static/docs" -> "/static/docs/", so that relative links resolve.
-            std::string location(req.path());
+            // "/static/docs" -> "/static/docs/", so that relative links resolve. Built
+            // from the target as sent: still percent-encoded, as a Location must be.
+            std::string_view target = req.target();
+            auto q = target.find('?');
+            std::string location(target.substr(0, q));
             location += '/';
-            if (!req.query_string().empty()) {
-                location += '?';
-                location += req.query_string();
+            if (q != std::string_view::npos) {
+                location += target.substr(q);
             }
             co_return reply::redirect(location, status_type::moved_permanently);
         }

@@ -72,6 +72,12 @@ public:
         return send(fmt::format("GET {} HTTP/1.1\r\nHost: test\r\n{}\r\n", path, extra));
     }
 
+    /// get(), then read().
+    future<response> fetch(std::string_view path, std::string_view extra = "") {
+        co_await get(path, extra);
+        co_return co_await read();
+    }
+
     /// Reads the next response to a request of method `m` (HEAD: no body), within
     /// `timeout`; interim (1xx) responses are recorded in interim() and skipped, unless
     /// `interim_too`, which returns them. Throws at the end of the stream or on a
