@@ -1,7 +1,9 @@
-// Everything of Reef's HTTP module (namespace reef::http): for now the HTTP/1.1
-// message parser; the server and client join it here.
+// Everything of Reef's HTTP module (namespace reef::http): the HTTP/1.1 message parser
+// and the server (routes, requests, replies, static files, metrics); the client joins
+// it here.
 //   #include <reef/http.hh>
 //   reef::http::request_parser p;   // p.feed(buf); p.next() ...
+//   reef::http::routes r;  r.get("/", handler);   // served by reef::http::server
 #pragma once
 
 #include <reef/http/fwd.hh>
