@@ -16,3 +16,6 @@
 #include <reef/http/request.hh>
 #include <reef/http/routes.hh>
 #include <reef/http/server.hh>
+
+// The client: a per-shard pool of keep-alive connections, plain or TLS.
+#include <reef/http/client.hh>

@@ -1,0 +1,534 @@
+// The HTTP client (suite 'http', once per backend): URL parsing; against the in-tree
+// server: keep-alive reuse, bodies both ways (chunked too), HEAD, 404, large bodies, the
+// request deadline, connection refused, the retry after the server closed an idle
+// connection, HTTPS with verification; against nginx serving files on 127.0.0.1.
+#include <reef/http/client.hh>
+
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include <fmt/core.h>
+
+#include <reef/core/coroutine.hh>
+#include <reef/http/reply.hh>
+#include <reef/http/request.hh>
+#include <reef/http/routes.hh>
+#include <reef/http/server.hh>
+#include <reef/net/default_stack.hh>
+#include <reef/net/tls.hh>
+#include <reef/reactor/sharded.hh>
+#include <reef/reactor/sleep.hh>
+#include <reef/testing/test_case.hh>
+
+extern char** environ;
+
+using namespace reef;
+using namespace std::chrono_literals;
+using http::reply;
+using http::request;
+
+namespace {
+
+net::socket_address loopback() {
+    return net::socket_address(net::inet_address::loopback_ipv4(), 0);
+}
+
+// Deterministic bytes of a test body (not periodic over short spans).
+std::string pattern(std::size_t n, unsigned seed = 1) {
+    std::string s(n, '\0');
+    std::uint32_t x = seed * 2654435761u + 1;
+    for (std::size_t i = 0; i < n; ++i) {
+        x = x * 1664525u + 1013904223u;
+        s[i] = char(x >> 24);
+    }
+    return s;
+}
+
+future<reply> text(std::string s) {
+    return make_ready_future<reply>(reply::text(std::move(s)));
+}
+
+void client_routes(http::routes& r) {
+    r.get("/", [](request&) { return text("Hello, World!"); });
+    r.get("/big", [](request&) { return text(pattern(5 << 20, 7)); });
+    r.post("/echo", [](request& req) -> future<reply> {
+        auto body = co_await req.content(16 << 20);
+        co_return reply::text(std::move(body));
+    });
+    r.put("/echo", [](request& req) -> future<reply> {
+        auto body = co_await req.content(16 << 20);
+        co_return reply::text(std::move(body));
+    });
+    r.post("/framing", [](request& req) {
+        return text(fmt::format("cl={} te={}", req.header("content-length").value_or("-"),
+                                req.header("transfer-encoding").value_or("-")));
+    });
+    r.get("/headers", [](request& req) {
+        auto rep = reply::text(std::string(req.header("x-test").value_or("missing")));
+        rep.set_header("X-Reply", "yes");
+        return make_ready_future<reply>(std::move(rep));
+    });
+    r.get("/stream", [](request&) {
+        reply rep;
+        rep.write_body("application/octet-stream", [](output_stream<char>& out) -> future<> {
+            auto s = pattern(300000, 3);
+            for (std::size_t i = 0; i < s.size(); i += 7000) {
+                co_await out.write(std::string_view(s).substr(i, 7000));
+                co_await out.flush();
+            }
+        });
+        return make_ready_future<reply>(std::move(rep));
+    });
+    r.get("/close", [](request&) {
+        auto rep = reply::text("bye");
+        rep.close_connection();
+        return make_ready_future<reply>(std::move(rep));
+    });
+    r.get("/never", [](request&) -> future<reply> {
+        co_await sleep(1500ms);  // "never" within the client's deadline; ends so stop() can
+        co_return reply::text("late");
+    });
+}
+
+template <typename Fn>
+future<> with_server(http::server_config cfg, Fn fn, const net::tls::server_credentials* tls = nullptr) {
+    sharded<http::server> servers;
+    co_await servers.start(cfg);
+    co_await servers.invoke_on_all([](http::server& s) { client_routes(s.router()); });
+    auto addr = tls ? co_await http::listen_on_all_shards(servers, loopback(), *tls)
+                    : co_await http::listen_on_all_shards(servers, loopback());
+    auto r = co_await coroutine::as_future(futurize_invoke(fn, addr, servers));
+    co_await servers.stop();
+    if (r.failed()) {
+        std::rethrow_exception(r.get_exception());
+    }
+}
+
+future<std::uint64_t> total(sharded<http::server>& servers, std::uint64_t http::server_stats::*field) {
+    return servers.map_reduce0([field](http::server& s) { return s.stats().*field; }, std::uint64_t(0),
+                               std::plus<>());
+}
+
+std::string base(net::socket_address addr, bool https = false) {
+    return fmt::format("{}://127.0.0.1:{}", https ? "https" : "http", addr.port());
+}
+
+// Equality of bodies without printing them (binary bytes would garble the TAP output).
+bool same(const std::string& a, const std::string& b) {
+    return a == b;
+}
+
+// Runs `f` and returns the client_error it fails with (or nothing).
+template <typename Fut>
+future<std::optional<http::client_error>> error_of(Fut f) {
+    auto r = co_await coroutine::as_future(std::move(f));
+    if (!r.failed()) {
+        (void)r.get();
+        co_return std::nullopt;
+    }
+    try {
+        std::rethrow_exception(r.get_exception());
+    } catch (const http::client_error& e) {
+        co_return e;
+    }
+}
+
+}  // namespace
+
+TEST_CASE("URLs are split into scheme, host, port and target") {
+    auto u = http::url::parse("http://example.com/a/b?c=d#frag");
+    REQUIRE(!u.https);
+    REQUIRE(u.host == "example.com");
+    REQUIRE(u.port == 80);
+    REQUIRE(u.target == "/a/b?c=d");
+    REQUIRE(u.host_field() == "example.com");
+    u = http::url::parse("HTTPS://h:8443");
+    REQUIRE(u.https);
+    REQUIRE(u.port == 8443);
+    REQUIRE(u.target == "/");
+    REQUIRE(u.host_field() == "h:8443");
+    u = http::url::parse("http://[::1]:8080/x");
+    REQUIRE(u.host == "::1");
+    REQUIRE(u.port == 8080);
+    REQUIRE(u.host_field() == "[::1]:8080");
+    REQUIRE(u.to_string() == "http://[::1]:8080/x");
+    u = http::url::parse("https://[fe80::1]?q");
+    REQUIRE(u.port == 443);
+    REQUIRE(u.target == "/?q");
+    for (auto bad : {"ftp://x/", "http://", "http://:80/", "http://h:0/", "http://h:65536/", "http://h:x/",
+                     "http://u@h/", "http://[::1/", "http://[h]/", "http://h/a b", "example.com"}) {
+        INFO(bad);
+        REQUIRE(!http::url::try_parse(bad));
+    }
+    REQUIRE_THROWS_AS(http::url::parse("nope"), http::client_error);
+}
+
+REEF_TEST_CASE("GETs on one client reuse one keep-alive connection") {
+    co_await with_server({}, [](net::socket_address addr, sharded<http::server>& servers) -> future<> {
+        http::client c;
+        for (int i = 0; i < 20; ++i) {
+            auto r = co_await c.get(base(addr) + "/");
+            REQUIRE(r.status() == 200);
+            REQUIRE(r.reason() == "OK");
+            REQUIRE(r.header("CONTENT-TYPE") == "text/plain");
+            REQUIRE(co_await r.content() == "Hello, World!");
+        }
+        REQUIRE(c.stats().connections_opened == 1);
+        REQUIRE(c.stats().connections_reused == 19);
+        REQUIRE(co_await total(servers, &http::server_stats::connections_total) == 1);
+        REQUIRE(co_await total(servers, &http::server_stats::requests) == 20);
+        REQUIRE(c.idle_connections() == 1);
+        // A response not read to its end does not go back: its connection closes.
+        {
+            auto r = co_await c.get(base(addr) + "/big");
+            REQUIRE(r.status() == 200);
+        }
+        REQUIRE(c.idle_connections() == 0);
+        auto r = co_await c.get(base(addr) + "/");
+        REQUIRE(co_await r.content() == "Hello, World!");
+        REQUIRE(c.stats().connections_opened == 2);
+        co_await c.close();
+    });
+}
+
+REEF_TEST_CASE("Connection: close from the server is honoured; headers go both ways") {
+    co_await with_server({}, [](net::socket_address addr, sharded<http::server>& servers) -> future<> {
+        http::client c;
+        auto r = co_await c.get(base(addr) + "/close");
+        REQUIRE(r.header("connection") == "close");
+        REQUIRE(co_await r.content() == "bye");
+        REQUIRE(c.idle_connections() == 0);
+        r = co_await c.get(base(addr) + "/headers", {{"X-Test", "value 1"}});
+        REQUIRE(r.header("x-reply") == "yes");
+        REQUIRE(co_await r.content() == "value 1");
+        REQUIRE(c.stats().connections_opened == 2);
+        REQUIRE(co_await total(servers, &http::server_stats::connections_total) == 2);
+        co_await c.close();
+    });
+}
+
+REEF_TEST_CASE("request bodies: a string with Content-Length, buffers, and a writer sent chunked") {
+    co_await with_server({}, [](net::socket_address addr, sharded<http::server>&) -> future<> {
+        http::client c;
+        auto r = co_await c.post(base(addr) + "/framing", "abc");
+        REQUIRE(co_await r.content() == "cl=3 te=-");
+        r = co_await c.post(base(addr) + "/echo", "hello body");
+        REQUIRE(co_await r.content() == "hello body");
+
+        std::vector<temporary_buffer<char>> bufs;
+        bufs.emplace_back(temporary_buffer<char>::copy_of("one "));
+        bufs.emplace_back(temporary_buffer<char>::copy_of("two"));
+        r = co_await c.request(http::method::put, base(addr) + "/echo", {}, std::move(bufs));
+        REQUIRE(co_await r.content() == "one two");
+
+        auto big = pattern(3 << 20, 5);
+        http::body_writer w = [&big](output_stream<char>& out) -> future<> {
+            for (std::size_t i = 0; i < big.size(); i += 100000) {
+                co_await out.write(std::string_view(big).substr(i, 100000));
+            }
+        };
+        r = co_await c.request(http::method::post, base(addr) + "/echo", {}, std::move(w));
+        REQUIRE(r.status() == 200);
+        REQUIRE(same(co_await r.content(), big));
+
+        http::body_writer w2 = [](output_stream<char>& out) { return out.write("x"); };
+        r = co_await c.request(http::method::post, base(addr) + "/framing", {}, std::move(w2));
+        REQUIRE(co_await r.content() == "cl=- te=chunked");
+        REQUIRE(c.stats().connections_opened == 1);
+        co_await c.close();
+    });
+}
+
+REEF_TEST_CASE("response bodies: chunked streamed, large byte for byte, HEAD and 404") {
+    co_await with_server({}, [](net::socket_address addr, sharded<http::server>&) -> future<> {
+        http::client c;
+        auto r = co_await c.get(base(addr) + "/stream");
+        REQUIRE(r.header("transfer-encoding") == "chunked");
+        std::string got;
+        std::size_t pieces = 0;
+        while (auto b = co_await r.body().read()) {
+            got.append(b.get(), b.size());
+            ++pieces;
+        }
+        REQUIRE(same(got, pattern(300000, 3)));
+        REQUIRE(pieces > 1);
+
+        r = co_await c.get(base(addr) + "/big");
+        REQUIRE(r.header("content-length") == std::to_string(5 << 20));
+        REQUIRE(same(co_await r.content(), pattern(5 << 20, 7)));
+
+        r = co_await c.get(base(addr) + "/big");
+        auto e = co_await error_of(r.content(1000));
+        REQUIRE(e);
+        REQUIRE(e->reason() == http::client_errc::too_large);
+
+        r = co_await c.request(http::method::head, base(addr) + "/big");
+        REQUIRE(r.status() == 200);
+        REQUIRE(r.header("content-length") == std::to_string(5 << 20));
+        REQUIRE((co_await r.content()).empty());
+
+        r = co_await c.get(base(addr) + "/nothing-here");
+        REQUIRE(r.status() == 404);
+        co_await r.discard();
+        r = co_await c.get(base(addr) + "/");
+        REQUIRE(co_await r.content() == "Hello, World!");
+        co_await c.close();
+    });
+}
+
+REEF_TEST_CASE("a request past its deadline fails with timeout; a closed port with connection refused") {
+    co_await with_server({}, [](net::socket_address addr, sharded<http::server>&) -> future<> {
+        http::client c;
+        auto start = std::chrono::steady_clock::now();
+        auto e = co_await error_of(c.request(http::method::get, base(addr) + "/never", {}, {}, 200ms));
+        auto took = std::chrono::steady_clock::now() - start;
+        REQUIRE(e);
+        REQUIRE(e->reason() == http::client_errc::timeout);
+        REQUIRE(took >= 190ms);
+        REQUIRE(took < 1200ms);
+        REQUIRE(c.idle_connections() == 0);
+        // The client goes on with a fresh connection.
+        auto r = co_await c.get(base(addr) + "/");
+        REQUIRE(co_await r.content() == "Hello, World!");
+        co_await c.close();
+    });
+    // A port that was just free: nobody listens.
+    std::uint16_t port;
+    {
+        auto s = net::listen(loopback());
+        port = s.local_address().port();
+    }
+    http::client c;
+    auto e = co_await error_of(c.get(fmt::format("http://127.0.0.1:{}/", port)));
+    REQUIRE(e);
+    REQUIRE(e->reason() == http::client_errc::connection_refused);
+    e = co_await error_of(c.get("gopher://x/"));
+    REQUIRE(e);
+    REQUIRE(e->reason() == http::client_errc::invalid_url);
+    co_await c.close();
+}
+
+REEF_TEST_CASE("an idempotent request on a connection the server closed while idle is retried once") {
+    http::server_config cfg;
+    cfg.idle_timeout = 200ms;
+    co_await with_server(cfg, [](net::socket_address addr, sharded<http::server>& servers) -> future<> {
+        http::client c;
+        auto r = co_await c.get(base(addr) + "/");
+        REQUIRE(co_await r.content() == "Hello, World!");
+        REQUIRE(c.idle_connections() == 1);
+        co_await sleep(700ms);  // the server's idle timeout closes it
+        r = co_await c.get(base(addr) + "/");
+        REQUIRE(co_await r.content() == "Hello, World!");
+        REQUIRE(c.stats().retries == 1);
+        REQUIRE(c.stats().connections_opened == 2);
+        REQUIRE(co_await total(servers, &http::server_stats::connections_total) == 2);
+        // A POST is not retried: it fails with connection_closed.
+        co_await sleep(700ms);
+        auto e = co_await error_of(c.post(base(addr) + "/echo", "x"));
+        REQUIRE(e);
+        REQUIRE(e->reason() == http::client_errc::connection_closed);
+        REQUIRE(c.stats().retries == 1);
+        co_await c.close();
+    });
+}
+
+REEF_TEST_CASE("HTTPS: verified against a trust store made at test time, refused without it") {
+    const char* openssl = std::getenv("REEF_OPENSSL");
+    if (!openssl || !*openssl) {
+        WARN("REEF_OPENSSL is not set: the HTTPS test is skipped");
+        co_return;
+    }
+    char tmpl[] = "/tmp/reef-hclient-tls-XXXXXX";
+    std::filesystem::path dir = ::mkdtemp(tmpl);
+    auto cert = (dir / "cert.pem").string();
+    auto key = (dir / "key.pem").string();
+    auto cmd = fmt::format(
+        "{} req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout {} -out {} -days 1 "
+        "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1",
+        openssl, key, cert);
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    net::tls::server_credentials creds;
+    creds.set_x509_key_file(cert, key);
+    net::tls::certificate_credentials trust;
+    trust.set_x509_trust_file(cert);
+    std::filesystem::remove_all(dir);
+
+    co_await with_server(
+        {},
+        [&trust](net::socket_address addr, sharded<http::server>& servers) -> future<> {
+            http::client_config cfg;
+            cfg.trust = trust;
+            http::client c(cfg);
+            for (int i = 0; i < 5; ++i) {
+                auto r = co_await c.get(base(addr, true) + "/");
+                REQUIRE(co_await r.content() == "Hello, World!");
+            }
+            auto r = co_await c.post(base(addr, true) + "/echo", pattern(200000));
+            REQUIRE(same(co_await r.content(), pattern(200000)));
+            REQUIRE(c.stats().connections_opened == 1);
+            REQUIRE(co_await total(servers, &http::server_stats::connections_total) == 1);
+            co_await c.close();
+
+            // The system's trust store does not know the test certificate.
+            http::client strict;
+            auto e = co_await error_of(strict.get(base(addr, true) + "/"));
+            REQUIRE(e);
+            REQUIRE(e->reason() == http::client_errc::tls);
+            co_await strict.close();
+        },
+        &creds);
+}
+
+namespace {
+
+// nginx serving a temporary directory on 127.0.0.1 (foreground, no master process);
+// stopped and its directory removed by the destructor, whatever the test did.
+struct nginx_instance {
+    std::filesystem::path dir;
+    pid_t pid = -1;
+    std::uint16_t port = 0;
+
+    ~nginx_instance() {
+        if (pid > 0) {
+            ::kill(pid, SIGTERM);
+            int status = 0;
+            for (int i = 0; i < 200 && ::waitpid(pid, &status, WNOHANG) == 0; ++i) {
+                ::usleep(10000);
+            }
+            if (::waitpid(pid, &status, WNOHANG) == 0) {
+                ::kill(pid, SIGKILL);
+                ::waitpid(pid, &status, 0);
+            }
+        }
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+};
+
+std::string nginx_program() {
+    const char* p = std::getenv("REEF_NGINX");
+    if (p) {
+        return p;
+    }
+    for (auto c : {"/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"}) {
+        if (::access(c, X_OK) == 0) {
+            return c;
+        }
+    }
+    return "";
+}
+
+}  // namespace
+
+REEF_TEST_CASE("against nginx: files byte for byte, keep-alive over many requests, ranges, 404") {
+    auto program = nginx_program();
+    if (program.empty()) {
+        WARN("nginx not found: the nginx test is skipped");
+        co_return;
+    }
+    nginx_instance ng;
+    char tmpl[] = "/tmp/reef-hclient-nginx-XXXXXX";
+    ng.dir = ::mkdtemp(tmpl);
+    std::filesystem::create_directories(ng.dir / "www" / "sub");
+    std::filesystem::create_directories(ng.dir / "tmp");
+    std::filesystem::create_directories(ng.dir / "logs");
+    auto big = pattern(4 << 20, 11);
+    std::ofstream(ng.dir / "www" / "big.bin", std::ios::binary) << big;
+    std::ofstream(ng.dir / "www" / "small.txt") << "small file\n";
+    std::ofstream(ng.dir / "www" / "sub" / "index.html") << "<p>index</p>";
+    {
+        auto s = net::listen(loopback());
+        ng.port = s.local_address().port();
+    }
+    auto d = ng.dir.string();
+    std::ofstream(ng.dir / "nginx.conf") << fmt::format(R"(daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/logs/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/tmp/body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fastcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
+    default_type application/octet-stream;
+    keepalive_requests 10000;
+    server {{
+        listen 127.0.0.1:{port};
+        root {d}/www;
+    }}
+}}
+)",
+                                                        fmt::arg("d", d), fmt::arg("port", ng.port));
+    std::string conf = d + "/nginx.conf";
+    std::string errlog = d + "/logs/error.log";
+    const char* argv[] = {program.c_str(), "-p", d.c_str(), "-c", conf.c_str(), "-e", errlog.c_str(), nullptr};
+    REQUIRE(::posix_spawn(&ng.pid, program.c_str(), nullptr, nullptr, const_cast<char* const*>(argv), environ) ==
+            0);
+
+    http::client c;
+    auto root = fmt::format("http://127.0.0.1:{}", ng.port);
+    // Wait for nginx to listen.
+    bool up = false;
+    for (int i = 0; i < 100 && !up; ++i) {
+        auto f = co_await coroutine::as_future(c.get(root + "/small.txt"));
+        if (!f.failed()) {
+            auto r = f.get();
+            co_await r.discard();
+            up = true;
+        } else {
+            (void)f.get_exception();
+            co_await sleep(50ms);
+        }
+    }
+    if (!up) {
+        std::ifstream log(errlog);
+        std::stringstream s;
+        s << log.rdbuf();
+        FAIL("nginx did not start: " << s.str());
+    }
+    auto opened = c.stats().connections_opened;
+
+    auto r = co_await c.get(root + "/big.bin");
+    REQUIRE(r.status() == 200);
+    REQUIRE(r.header("content-length") == std::to_string(big.size()));
+    REQUIRE(same(co_await r.content(), big));
+    for (int i = 0; i < 200; ++i) {
+        r = co_await c.get(root + "/small.txt");
+        REQUIRE(r.status() == 200);
+        REQUIRE(co_await r.content() == "small file\n");
+    }
+    r = co_await c.get(root + "/sub/");
+    REQUIRE(co_await r.content() == "<p>index</p>");
+    r = co_await c.get(root + "/big.bin", {{"Range", "bytes=1000-1999"}});
+    REQUIRE(r.status() == 206);
+    REQUIRE(r.header("content-range") == fmt::format("bytes 1000-1999/{}", big.size()));
+    REQUIRE(same(co_await r.content(), big.substr(1000, 1000)));
+    r = co_await c.get(root + "/big.bin", {{"Range", "bytes=-10"}});
+    REQUIRE(r.status() == 206);
+    REQUIRE(same(co_await r.content(), big.substr(big.size() - 10)));
+    r = co_await c.request(http::method::head, root + "/big.bin");
+    REQUIRE(r.header("content-length") == std::to_string(big.size()));
+    REQUIRE((co_await r.content()).empty());
+    r = co_await c.get(root + "/missing.txt");
+    REQUIRE(r.status() == 404);
+    co_await r.discard();
+    r = co_await c.get(root + "/small.txt");
+    REQUIRE(co_await r.content() == "small file\n");
+    // Every request after the first went over the one connection.
+    REQUIRE(c.stats().connections_opened == opened);
+    co_await c.close();
+}
