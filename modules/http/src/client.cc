@@ -198,9 +198,14 @@ struct connection {
         });
     }
 
-    void arm(steady_clock_type::time_point when) {
+    // Arms the deadline of a request; no deadline: disarmed.
+    void arm(std::optional<steady_clock_type::time_point> when) {
         timed_out = false;
-        deadline.rearm(when);
+        if (when) {
+            deadline.rearm(*when);
+        } else {
+            deadline.cancel();
+        }
     }
 };
 
@@ -398,11 +403,14 @@ std::string pool_key(const url& u) {
     return fmt::format("{}://{}:{}", u.scheme(), u.host, u.port);
 }
 
+future<std::unique_ptr<connection>> open_one(client_state& st, const url& u, net::socket_address addr,
+                                             std::chrono::milliseconds timeout);
+
 // Makes a connection (DNS, TCP, TLS handshake) within `timeout`.
 future<std::unique_ptr<connection>> open(client_state& st, const url& u, std::chrono::milliseconds timeout) {
-    net::inet_address ip;
+    std::vector<net::inet_address> addrs;
     if (auto a = net::inet_address::parse(u.host)) {
-        ip = *a;
+        addrs.push_back(*a);
     } else {
         auto f = co_await coroutine::as_future(net::dns::resolve_name(u.host));
         if (f.failed()) {
@@ -412,13 +420,40 @@ future<std::unique_ptr<connection>> open(client_state& st, const url& u, std::ch
                 throw client_error(client_errc::dns, fmt::format("{}: {}", u.host, e.what()));
             }
         }
-        auto addrs = f.get();
+        addrs = f.get();
         if (addrs.empty()) {
             throw client_error(client_errc::dns, fmt::format("{}: no address", u.host));
         }
-        ip = addrs.front();
     }
-    net::socket_address addr(ip, u.port);
+    // The addresses in the resolver's order; a refusal or failure moves to the next one
+    // (localhost may be ::1 first while the server listens on 127.0.0.1 only).
+    auto give_up = steady_clock_type::now() + timeout;
+    for (std::size_t i = 0;; ++i) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - steady_clock_type::now());
+        if (i > 0 && left.count() <= 0) {
+            throw client_error(client_errc::timeout, fmt::format("connecting to {}", u.host_field()));
+        }
+        auto f = co_await coroutine::as_future(open_one(st, u, net::socket_address(addrs[i], u.port), left));
+        if (!f.failed()) {
+            co_return f.get();
+        }
+        auto ep = f.get_exception();
+        if (i + 1 == addrs.size()) {
+            std::rethrow_exception(ep);
+        }
+        try {
+            std::rethrow_exception(ep);
+        } catch (const client_error& e) {
+            if (e.reason() != client_errc::connection_refused && e.reason() != client_errc::connect_failed) {
+                throw;
+            }
+        }
+    }
+}
+
+// Connects to one address (TCP, and the TLS handshake for https).
+future<std::unique_ptr<connection>> open_one(client_state& st, const url& u, net::socket_address addr,
+                                             std::chrono::milliseconds timeout) {
     net::connect_options copts;
     copts.timeout = timeout;
     future<net::connected_socket> cf = make_ready_future<net::connected_socket>();
@@ -579,7 +614,10 @@ future<response> client::attempt(method m, const url& u, const request_headers& 
                                  std::chrono::milliseconds timeout, bool fresh, bool& retryable) {
     auto st = state_;
     auto start = steady_clock_type::now();
-    auto deadline = timeout.count() > 0 ? start + timeout : steady_clock_type::time_point::max();
+    std::optional<steady_clock_type::time_point> deadline;
+    if (timeout.count() > 0) {
+        deadline = start + timeout;
+    }
     std::unique_ptr<connection> c;
     if (!fresh) {
         c = st->take(pool_key(u));
@@ -709,6 +747,13 @@ future<response> client::attempt(method m, const url& u, const request_headers& 
         resp.headers_.emplace_back(std::string(h.name), std::string(h.value));
     }
     resp.default_limit_ = st->cfg.max_content_size;
+    // A response without a body ends with its head: its connection goes back at once,
+    // whether or not the caller reads the (empty) body.
+    bool bodyless = m == method::head || resp.status_ == 204 || resp.status_ == 304 ||
+                    (c->parser.framing() == body_framing::content_length && c->parser.content_length() == 0);
+    if (bodyless && c->parser.next() == parse_event::message_done) {
+        st->release(std::move(c));
+    }
     resp.body_ = input_stream<char>(data_source(std::make_unique<body_source>(st, std::move(c))));
     co_return resp;
 }

@@ -201,6 +201,23 @@ REEF_TEST_CASE("GETs on one client reuse one keep-alive connection") {
     });
 }
 
+REEF_TEST_CASE("a name is resolved through the DNS resolver; a bodyless response frees its connection at once") {
+    co_await with_server({}, [](net::socket_address addr, sharded<http::server>&) -> future<> {
+        http::client c;
+        // localhost comes from /etc/hosts (maybe ::1 first: the next address is tried).
+        auto r = co_await c.get(fmt::format("http://localhost:{}/", addr.port()));
+        REQUIRE(co_await r.content() == "Hello, World!");
+        r = co_await c.request(http::method::head, base(addr) + "/big");
+        REQUIRE(r.status() == 200);
+        REQUIRE(c.idle_connections() == 2);  // the localhost one and this one, without reading
+        auto e = co_await error_of(c.get("http://no-such-host.invalid/"));
+        REQUIRE(e);
+        REQUIRE(e->reason() == http::client_errc::dns);
+        co_await c.close();
+        REQUIRE(c.idle_connections() == 0);
+    });
+}
+
 REEF_TEST_CASE("Connection: close from the server is honoured; headers go both ways") {
     co_await with_server({}, [](net::socket_address addr, sharded<http::server>& servers) -> future<> {
         http::client c;
