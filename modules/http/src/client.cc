@@ -215,8 +215,32 @@ struct client_state {
     std::unordered_map<std::string, std::deque<std::unique_ptr<connection>>> idle;
     std::optional<net::tls::certificate_credentials> creds;
     bool closed = false;
+    // Closes idle connections past idle_timeout; armed while the pool holds any.
+    timer<lowres_clock> sweeper;
 
-    explicit client_state(client_config c) : cfg(std::move(c)) {}
+    explicit client_state(client_config c) : cfg(std::move(c)) {
+        sweeper.set_callback([this] { sweep(); });
+    }
+
+    void sweep() {
+        auto oldest_allowed = lowres_clock::now() - cfg.idle_timeout;
+        for (auto it = idle.begin(); it != idle.end();) {
+            auto& q = it->second;
+            while (!q.empty() && q.front()->idle_since < oldest_allowed) {
+                q.pop_front();
+            }
+            it = q.empty() ? idle.erase(it) : std::next(it);
+        }
+        if (!idle.empty() && !closed) {
+            sweeper.arm(std::max<std::chrono::milliseconds>(cfg.idle_timeout / 2, std::chrono::milliseconds(10)));
+        }
+    }
+
+    void clear() {
+        closed = true;
+        sweeper.cancel();
+        idle.clear();
+    }
 
     // The newest idle connection for `key` that is young enough, or null.
     std::unique_ptr<connection> take(const std::string& key) {
@@ -252,6 +276,9 @@ struct client_state {
         q.push_back(std::move(c));
         while (q.size() > cfg.max_idle_per_host) {
             q.pop_front();
+        }
+        if (!sweeper.armed()) {
+            sweeper.arm(std::max<std::chrono::milliseconds>(cfg.idle_timeout / 2, std::chrono::milliseconds(10)));
         }
     }
 
@@ -544,13 +571,11 @@ future<> response::discard() {
 client::client(client_config cfg) : state_(std::make_shared<client_state>(std::move(cfg))) {}
 
 client::~client() {
-    state_->closed = true;
-    state_->idle.clear();
+    state_->clear();
 }
 
 future<> client::close() {
-    state_->closed = true;
-    state_->idle.clear();
+    state_->clear();
     return make_ready_future<>();
 }
 

@@ -408,6 +408,112 @@ REEF_TEST_CASE("HTTPS: verified against a trust store made at test time, refused
 
 namespace {
 
+// Answers one connection of `s` with `answer` after reading a request head, then closes.
+future<> serve_once(net::server_socket& s, std::string answer) {
+    auto ar = co_await s.accept();
+    auto in = ar.connection.input();
+    auto out = ar.connection.output();
+    std::string got;
+    while (got.find("\r\n\r\n") == std::string::npos) {
+        auto b = co_await in.read();
+        if (b.empty()) {
+            break;
+        }
+        got.append(b.get(), b.size());
+    }
+    co_await out.write(answer);
+    co_await out.close();
+}
+
+}  // namespace
+
+REEF_TEST_CASE("raw responses: HTTP/1.0 until close, 1xx skipped, malformed framing, a body cut short") {
+    net::listen_options lo;
+    lo.balancing = net::load_balancing::this_shard;
+    auto s = net::listen(loopback(), lo);
+    auto u = fmt::format("http://127.0.0.1:{}/", s.local_address().port());
+    http::client c;
+
+    auto srv = serve_once(s, "HTTP/1.0 200 OK\r\nX-A: 1\r\n\r\nuntil close body");
+    auto r = co_await c.get(u);
+    REQUIRE(r.version() == http::http_version::http_1_0);
+    REQUIRE(r.header("x-a") == "1");
+    REQUIRE(co_await r.content() == "until close body");
+    co_await std::move(srv);
+    REQUIRE(c.idle_connections() == 0);
+
+    srv = serve_once(s, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    r = co_await c.get(u);
+    REQUIRE(r.status() == 200);
+    REQUIRE(co_await r.content() == "ok");
+    co_await std::move(srv);
+
+    srv = serve_once(s, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello");
+    auto e = co_await error_of(c.get(u));
+    REQUIRE(e);
+    REQUIRE(e->reason() == http::client_errc::malformed_response);
+    REQUIRE(e->parse_status() == 400);
+    co_await std::move(srv);
+
+    srv = serve_once(s, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+    r = co_await c.get(u);
+    e = co_await error_of(r.content());
+    REQUIRE(e);
+    REQUIRE(e->reason() == http::client_errc::connection_closed);
+    co_await std::move(srv);
+
+    co_await c.close();
+
+    // A server that closes without answering: not a pooled connection, so no retry.
+    http::client fresh;
+    srv = serve_once(s, "");
+    e = co_await error_of(fresh.get(u));
+    REQUIRE(e);
+    REQUIRE(e->reason() == http::client_errc::connection_closed);
+    REQUIRE(fresh.stats().retries == 0);
+    co_await std::move(srv);
+    co_await fresh.close();
+}
+
+REEF_TEST_CASE("a TLS handshake that never completes fails with timeout after connect_timeout") {
+    // Listening but never accepting: the kernel completes TCP, nobody speaks TLS.
+    net::listen_options lo;
+    lo.balancing = net::load_balancing::this_shard;
+    auto s = net::listen(loopback(), lo);
+    http::client_config cfg;
+    cfg.connect_timeout = 200ms;
+    http::client c(cfg);
+    auto start = std::chrono::steady_clock::now();
+    auto e = co_await error_of(c.get(fmt::format("https://127.0.0.1:{}/", s.local_address().port())));
+    auto took = std::chrono::steady_clock::now() - start;
+    REQUIRE(e);
+    REQUIRE(e->reason() == http::client_errc::timeout);
+    REQUIRE(took < 2s);
+    co_await c.close();
+}
+
+REEF_TEST_CASE("idle connections are closed after idle_timeout by the pool's sweep") {
+    co_await with_server({}, [](net::socket_address addr, sharded<http::server>& servers) -> future<> {
+        http::client_config cfg;
+        cfg.idle_timeout = 100ms;
+        http::client c(cfg);
+        auto r = co_await c.get(base(addr) + "/");
+        co_await r.discard();
+        REQUIRE(c.idle_connections() == 1);
+        for (int i = 0; i < 50 && c.idle_connections() != 0; ++i) {
+            co_await sleep(20ms);
+        }
+        REQUIRE(c.idle_connections() == 0);
+        for (int i = 0; i < 50 && co_await total(servers, &http::server_stats::connections_open) != 0; ++i) {
+            co_await sleep(20ms);
+        }
+        REQUIRE(co_await total(servers, &http::server_stats::connections_open) == 0);
+        co_await c.close();
+    });
+}
+
+namespace {
+
 // nginx serving a temporary directory on 127.0.0.1 (foreground, no master process);
 // stopped and its directory removed by the destructor, whatever the test did.
 struct nginx_instance {
