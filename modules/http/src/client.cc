@@ -186,6 +186,7 @@ struct connection {
     timer<> deadline;
     bool timed_out = false;
     bool received = false;  // a byte of the current response came
+    bool eof = false;       // the server's end of stream was fed to the parser
 
     connection(net::connected_socket s, const parser_limits& limits, std::string k)
         : sock(std::move(s)), in(sock.input()), out(sock.output()), parser(limits), key(std::move(k)) {
@@ -328,6 +329,7 @@ future<> read_more(connection& c) {
         if (c.timed_out) {
             throw client_error(client_errc::timeout, "the request deadline passed while reading the response");
         }
+        c.eof = true;
         c.parser.feed_eof();
     } else {
         c.received = true;
@@ -363,7 +365,7 @@ public:
                 if (c_->timed_out) {
                     throw client_error(client_errc::timeout, "the request deadline passed while reading the body");
                 }
-                if (c_->parser.error().status == 400 && c_->parser.buffered() == 0) {
+                if (c_->eof && c_->parser.error().status == 400) {
                     throw client_error(client_errc::connection_closed, "the body ended early");
                 }
                 throw_parse_error(*c_);
@@ -741,7 +743,7 @@ future<response> client::attempt(method m, const url& u, const request_headers& 
             if (c->timed_out) {
                 throw client_error(client_errc::timeout, "the request deadline passed while reading the response");
             }
-            if (c->parser.error().status == 400 && c->parser.buffered() == 0) {
+            if (c->eof && c->parser.error().status == 400) {
                 throw client_error(client_errc::connection_closed, "the response ended early");
             }
             throw_parse_error(*c);
