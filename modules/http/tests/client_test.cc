@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -20,6 +21,7 @@
 #include <fmt/core.h>
 
 #include <reef/core/coroutine.hh>
+#include <reef/core/parallel_for_each.hh>
 #include <reef/http/reply.hh>
 #include <reef/http/request.hh>
 #include <reef/http/routes.hh>
@@ -215,6 +217,34 @@ REEF_TEST_CASE("a name is resolved through the DNS resolver; a bodyless response
         REQUIRE(e->reason() == http::client_errc::dns);
         co_await c.close();
         REQUIRE(c.idle_connections() == 0);
+    });
+}
+
+REEF_TEST_CASE("concurrent requests open connections of their own; the pool keeps max_idle_per_host") {
+    co_await with_server({}, [](net::socket_address addr, sharded<http::server>& servers) -> future<> {
+        http::client_config cfg;
+        cfg.max_idle_per_host = 4;
+        http::client c(cfg);
+        std::vector<int> ids(10);
+        std::iota(ids.begin(), ids.end(), 0);
+        std::size_t ok = 0;
+        co_await parallel_for_each(ids, [&](int i) -> future<> {
+            auto r = co_await c.post(base(addr) + "/echo", fmt::format("request {}", i));
+            if (co_await r.content() == fmt::format("request {}", i)) {
+                ++ok;
+            }
+        });
+        REQUIRE(ok == ids.size());
+        REQUIRE(c.stats().connections_opened == 10);
+        REQUIRE(c.idle_connections() == 4);
+        // The next ten, one after the other, use a pooled connection each time.
+        for (int i = 0; i < 10; ++i) {
+            auto r = co_await c.get(base(addr) + "/");
+            co_await r.discard();
+        }
+        REQUIRE(c.stats().connections_opened == 10);
+        REQUIRE(co_await total(servers, &http::server_stats::connections_total) == 10);
+        co_await c.close();
     });
 }
 
