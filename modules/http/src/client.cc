@@ -672,6 +672,10 @@ future<response> client::attempt(method m, const url& u, const request_headers& 
         head += fmt::format("User-Agent: {}\r\n", st->cfg.user_agent);
     }
     for (const auto& [n, v] : headers) {
+        // The body decides the framing: fields that would contradict it are not sent.
+        if (iequals(n, "content-length") || iequals(n, "transfer-encoding")) {
+            continue;
+        }
         head += fmt::format("{}: {}\r\n", n, v);
     }
     if (auto* s = std::get_if<std::string>(&body)) {

@@ -269,6 +269,10 @@ REEF_TEST_CASE("request bodies: a string with Content-Length, buffers, and a wri
         http::client c;
         auto r = co_await c.post(base(addr) + "/framing", "abc");
         REQUIRE(co_await r.content() == "cl=3 te=-");
+        // Framing fields of the caller give way to the body's.
+        r = co_await c.request(http::method::post, base(addr) + "/framing",
+                               {{"Content-Length", "99"}, {"Transfer-Encoding", "chunked"}}, std::string("abcd"));
+        REQUIRE(co_await r.content() == "cl=4 te=-");
         r = co_await c.post(base(addr) + "/echo", "hello body");
         REQUIRE(co_await r.content() == "hello body");
 
