@@ -123,9 +123,9 @@ TEST_CASE("a head in one buffer is handed out without a copy", "[http]") {
     request_parser p;
     p.feed(std::move(buf));
     REQUIRE(p.next() == parse_event::head_done);
-    CHECK(p.target().data() >= begin);
-    CHECK(p.target().data() < end);
-    CHECK(p.headers().get("host").data() >= begin);
+    CHECK((p.target().data() >= begin));
+    CHECK((p.target().data() < end));
+    CHECK((p.headers().get("host").data() >= begin));
     CHECK(p.framing() == body_framing::content_length);
     CHECK(p.content_length() == 5);
     REQUIRE(p.next() == parse_event::body_data);
@@ -558,8 +558,8 @@ TEST_CASE("sixteen pipelined requests in one buffer parse without a copy", "[htt
         REQUIRE(ev != parse_event::error);
         if (ev == parse_event::head_done) {
             CHECK(p.target() == "/plaintext");
-            CHECK(p.target().data() >= begin);
-            CHECK(p.target().data() < begin + msg.size());
+            CHECK((p.target().data() >= begin));
+            CHECK((p.target().data() < begin + msg.size()));
             ++n;
         }
     }
