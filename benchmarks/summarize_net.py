@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Summarizes several `net_bench --json` runs as the Markdown tables of docs/performance.md.
+
+    benchmarks/summarize_net.py [--max-other-cpu PCT] run1.json run2.json run3.json
+
+The rounds of all runs are pooled. A round counts only when other processes used at most
+PCT % of a CPU (default 25) during its measured window (net_bench records this per window
+as other_cpu_pct); when no round of a case and server qualifies, all of them count and the
+figure is marked with *. Each figure is the median over the counted rounds; each ratio the
+median over the rounds counted for both sides of (Reef / baseline) measured in the same
+round, for every C baseline in the runs (c-epoll-spin, c-epoll).
+"""
+import json
+import statistics
+import sys
+
+LABELS = {
+    "round_trips_per_s": "round trips/s",
+    "mb_per_s": "MB/s echoed",
+    "p50_us": "p50 latency (µs)",
+    "p99_us": "p99 latency (µs)",
+    "server_cpu_pct": "server CPU %",
+}
+BASELINES = ["c-epoll-spin", "c-epoll"]
+
+
+def pretty(v):
+    if v >= 10000:
+        return f"{v:,.0f}"
+    if v >= 100:
+        return f"{v:.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def main(args):
+    limit = 25.0
+    if args[:1] == ["--max-other-cpu"]:
+        limit = float(args[1])
+        args = args[2:]
+    runs = [json.load(open(p)) for p in args]
+    servers = [s["name"] for s in runs[0]["servers"]]
+    reef = [s for s in servers if s.startswith("reef-")]
+    bases = [b for b in BASELINES if b in servers]
+    cases, metrics = [], {}
+    # rounds[(case, server)]: every round of every run, in order (runs concatenated)
+    rounds = {}
+    for run in runs:
+        for r in run["results"]:
+            if r["case"] not in cases:
+                cases.append(r["case"])
+                metrics[r["case"]] = [m for m in r["median"] if m in LABELS]
+            rounds.setdefault((r["case"], r["server"]), []).extend(r["rounds"])
+
+    def quiet(x):
+        return x.get("ok") and x.get("other_cpu_pct", 0) <= limit
+
+    def counted(case, server):
+        rs = rounds[(case, server)]
+        q = [x for x in rs if quiet(x)]
+        return (q, False) if q else ([x for x in rs if x.get("ok")], True)
+
+    def ratio(case, a, b, m):
+        ra, rb = rounds[(case, a)], rounds[(case, b)]
+        pairs = [(x, y) for x, y in zip(ra, rb) if x.get("ok") and y.get("ok") and y.get(m)]
+        q = [(x, y) for x, y in pairs if quiet(x) and quiet(y)]
+        use, marked = (q, False) if q else (pairs, True)
+        if not use:
+            return "–"
+        return f"{statistics.median(x[m] / y[m] for x, y in use):.2f}" + ("*" if marked else "")
+
+    print("| case | metric | " + " | ".join(f"`{s}`" for s in servers) + " |")
+    print("|---|---|" + "---:|" * len(servers))
+    for c in cases:
+        for i, m in enumerate(metrics[c]):
+            cells = []
+            for s in servers:
+                use, marked = counted(c, s)
+                cells.append(pretty(statistics.median(x[m] for x in use)) + ("*" if marked else "") if use else "–")
+            print(f"| {'`' + c + '`' if i == 0 else ''} | {LABELS[m]} | " + " | ".join(cells) + " |")
+    print()
+    cols = [(s, b) for b in bases for s in reef]
+    print("| case | metric | " + " | ".join(f"{s[5:]} / {b}" for s, b in cols) + " |")
+    print("|---|---|" + "---:|" * len(cols))
+    for c in cases:
+        for i, m in enumerate(x for x in metrics[c] if x != "server_cpu_pct"):
+            cells = [ratio(c, s, b, m) for s, b in cols]
+            print(f"| {'`' + c + '`' if i == 0 else ''} | {LABELS[m]} | " + " | ".join(cells) + " |")
+    print()
+    for c in cases:
+        used = ", ".join(
+            f"{s} {len(counted(c, s)[0])}/{len(rounds[(c, s)])}" for s in servers)
+        print(f"- `{c}`: rounds counted (other processes ≤ {limit:g} % of a CPU): {used}")
+    for run, p in zip(runs, args):
+        la = run.get("load_average", {})
+        print(f"- {p}: {run['date']}, load average before {la.get('before')}, after {la.get('after')}; "
+              f"{run.get('noise', '')}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    main(sys.argv[1:])
