@@ -8,7 +8,8 @@ PCT % of a CPU (default 25) during its measured window (net_bench records this p
 as other_cpu_pct); when no round of a case and server qualifies, all of them count and the
 figure is marked with *. Each figure is the median over the counted rounds; each ratio the
 median over the rounds counted for both sides of (Reef / baseline) measured in the same
-round, for every C baseline in the runs (c-epoll-spin, c-epoll).
+round, for every C baseline in the runs (c-epoll-spin, c-epoll), and the interquartile
+range of those ratios for the first metric of each case (to the first baseline).
 """
 import json
 import statistics
@@ -88,6 +89,18 @@ def main(args):
             cells = [ratio(c, s, b, m) for s, b in cols]
             print(f"| {'`' + c + '`' if i == 0 else ''} | {LABELS[m]} | " + " | ".join(cells) + " |")
     print()
+    for c in cases:
+        m = metrics[c][0]
+        spans = []
+        for s in reef:
+            ra, rb = rounds[(c, s)], rounds[(c, bases[0])] if bases else []
+            vals = sorted(x[m] / y[m] for x, y in zip(ra, rb) if quiet(x) and quiet(y) and y.get(m))
+            if len(vals) >= 2:
+                q = statistics.quantiles(vals, n=4)
+                spans.append(f"{s[5:]} {q[0]:.2f}–{q[2]:.2f}")
+        if spans:
+            print(f"- `{c}`: interquartile range of the same-round {LABELS[m]} ratios to {bases[0]}: " +
+                  ", ".join(spans))
     for c in cases:
         used = ", ".join(
             f"{s} {len(counted(c, s)[0])}/{len(rounds[(c, s)])}" for s in servers)
