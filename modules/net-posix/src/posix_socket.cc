@@ -434,6 +434,7 @@ private:
 }  // namespace
 
 connected_socket make_connection(pollable_fd fd, int family, const socket_address& remote) {
+    fd.mark_stream();  // TCP and unix stream sockets: a short read emptied the buffer
     conn_ref s(new conn_state(std::move(fd), family, remote));
     return connected_socket(std::make_unique<posix_connection>(s));
 }

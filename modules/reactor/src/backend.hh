@@ -21,6 +21,10 @@ namespace reef::detail {
 /// registration flags); the reactor and pollable_fd only see this part.
 struct fd_state {
     int fd = -1;
+    /// Set by pollable_fd::mark_stream(): a read that returns fewer bytes than asked has
+    /// emptied the kernel's buffer (stream sockets, pipes), so the next read may wait
+    /// for readiness instead of trying first.
+    bool stream = false;
     virtual ~fd_state() = default;
 };
 

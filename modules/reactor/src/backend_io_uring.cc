@@ -425,9 +425,16 @@ private:
                 }
                 break;
             case op_kind::recvmsg: ::io_uring_prep_recvmsg(sqe, s.fd, static_cast<::msghdr*>(op.buf), unsigned(op.flags)); break;
-            case op_kind::sendmsg:
-                ::io_uring_prep_sendmsg(sqe, s.fd, static_cast<const ::msghdr*>(op.buf), unsigned(op.flags));
+            case op_kind::sendmsg: {
+                auto* m = static_cast<const ::msghdr*>(op.buf);
+                if (m->msg_iovlen == 1 && !m->msg_name && !m->msg_control) {
+                    // One buffer: SEND skips importing the msghdr and its iovec.
+                    ::io_uring_prep_send(sqe, s.fd, m->msg_iov[0].iov_base, m->msg_iov[0].iov_len, int(op.flags));
+                } else {
+                    ::io_uring_prep_sendmsg(sqe, s.fd, m, unsigned(op.flags));
+                }
                 break;
+            }
             case op_kind::accept:
                 op.addrlen = sizeof(op.addr);
                 ::io_uring_prep_accept(sqe, s.fd, reinterpret_cast<::sockaddr*>(&op.addr), &op.addrlen,

@@ -146,8 +146,20 @@ future<int> readiness_backend::poll(fd_state& base, int events) {
 
 future<std::size_t> readiness_backend::read_some(fd_state& base, void* buf, std::size_t len) {
     auto& s = state_of(base);
+    if (s.drained && !(s.ready & readiness_in_events)) {
+        // The last read emptied the stream and no readiness came since: the read would
+        // fail with EAGAIN. Wait first.
+        return retry_after<std::size_t>(s, true, [this, &s, buf, len] { return read_some(s, buf, len); });
+    }
     ssize_t r = ::read(s.fd, buf, len);
     if (r >= 0) {
+        if (s.stream && r > 0 && std::size_t(r) < len) {
+            // A short read of a byte stream took everything there was: forget the
+            // readiness it used, so the next read waits for a new report. Hang-up and
+            // error bits stay: the next read must see them at once.
+            s.ready &= ~std::uint32_t(POLLIN);
+            s.drained = true;
+        }
         return make_ready_future<std::size_t>(std::size_t(r));
     }
     if (errno != EAGAIN) {
@@ -170,7 +182,13 @@ future<std::size_t> readiness_backend::write_some(fd_state& base, const void* bu
 
 future<std::size_t> readiness_backend::sendmsg(fd_state& base, const ::msghdr* msg, int flags) {
     auto& s = state_of(base);
-    ssize_t r = ::sendmsg(s.fd, msg, flags | MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t r;
+    if (msg->msg_iovlen == 1 && !msg->msg_name && !msg->msg_control) {
+        // One buffer: send(2) skips copying in the msghdr and the iovec.
+        r = ::send(s.fd, msg->msg_iov[0].iov_base, msg->msg_iov[0].iov_len, flags | MSG_NOSIGNAL | MSG_DONTWAIT);
+    } else {
+        r = ::sendmsg(s.fd, msg, flags | MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
     if (r >= 0) {
         return make_ready_future<std::size_t>(std::size_t(r));
     }

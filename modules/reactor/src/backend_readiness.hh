@@ -33,6 +33,7 @@ struct readiness_fd_state : fd_state {
     std::uint8_t armed = 0;   // armed_* bits; a wait calls arm() when its bit is clear
     bool closed = false;      // forget() ran: the fd is closed, waiters were failed
     bool unpollable = false;  // the kernel cannot poll it (regular file): always ready
+    bool drained = false;     // a short read emptied the stream (fd_state::stream)
     promise<>* read_waiter = nullptr;
     promise<>* write_waiter = nullptr;
     // The promises live here so that a wait allocates nothing.

@@ -73,6 +73,12 @@ future<> pollable_fd::writable() {
 future<int> pollable_fd::poll(int events) {
     return s_ ? io().poll(*s_, events) : closed_fd<int>();
 }
+void pollable_fd::mark_stream() noexcept {
+    if (s_) {
+        s_->stream = true;
+    }
+}
+
 future<std::size_t> pollable_fd::read_some(void* buf, std::size_t len) {
     return s_ ? io().read_some(*s_, buf, len) : closed_fd<std::size_t>();
 }

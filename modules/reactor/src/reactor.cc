@@ -1,12 +1,14 @@
 // The run loop of a shard: run tasks group by group until the quota expires, poll the
 // backend and the other pollers, and sleep in the backend when there is nothing to do.
 #include "reactor_impl.hh"
+#include "timer_service.hh"
 
 #include <signal.h>
 #include <time.h>
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -20,7 +22,15 @@ namespace reef::detail {
 namespace {
 
 // A real-time signal delivered to the shard's own thread when its task quota expires.
-// The handler only moves the preemption counter that need_preempt() compares.
+// The handler moves the preemption counter that need_preempt() compares, and refreshes
+// the lowres clock (which then needs no tick of its own while tasks run).
+//
+// The timer is periodic and armed only while the shard has tasks: the loop arms it
+// before running tasks, and disarms it once a tick finds the shard without tasks (in
+// idle(): a tick during the iteration that found no work, or during a sleep). A shard
+// that alternates between short bursts of tasks and short sleeps (a request/response
+// server) thus makes no timer system call per sleep, and a shard that only polls or
+// sleeps long receives no ticks.
 int quota_signal() noexcept {
     return SIGRTMIN + 1;
 }
@@ -29,6 +39,9 @@ void on_quota_signal(int) noexcept {
     if (auto* r = tl_reactor) {
         r->preempt.tail.fetch_add(1, std::memory_order_relaxed);
     }
+    int saved = errno;
+    refresh_lowres_clock();
+    errno = saved;
 }
 
 void install_quota_handler() {
@@ -188,6 +201,12 @@ bool reactor_impl::poll_once() {
 }
 
 void reactor_impl::idle() {
+    // A quota tick during an iteration that ended without work: stop the ticks until
+    // tasks come back (run() arms the timer again).
+    if (quota_timer_armed_ &&
+        preempt.tail.load(std::memory_order_relaxed) != preempt.head.load(std::memory_order_relaxed)) {
+        arm_quota_timer(false);
+    }
     if (cfg_.poll_mode) {
         return;  // keep polling
     }
@@ -216,9 +235,14 @@ void reactor_impl::idle() {
         if (deadline != std::chrono::steady_clock::time_point::max()) {
             timeout = std::max(std::chrono::nanoseconds(0), deadline - std::chrono::steady_clock::now());
         }
-        arm_quota_timer(false);
+        // The quota timer stays armed: a sleep shorter than the quota costs no system
+        // call for it; a tick that interrupts a longer sleep disarms it below.
+        auto ticks = preempt.tail.load(std::memory_order_relaxed);
         ++stats_.sleeps;
         backend_->sleep(timeout);
+        if (quota_timer_armed_ && preempt.tail.load(std::memory_order_relaxed) != ticks) {
+            arm_quota_timer(false);
+        }
     }
     sleeping_.store(false, std::memory_order_relaxed);
     for (std::size_t i = 0; i < entered; ++i) {
@@ -231,7 +255,9 @@ void reactor_impl::run() {
         bind_to_thread();
     }
     while (!stopping()) {
-        arm_quota_timer(true);
+        if (have_tasks()) {
+            arm_quota_timer(true);
+        }
         // Acknowledge the quota signal: the next batch of tasks gets a fresh quota.
         preempt.head.store(preempt.tail.load(std::memory_order_relaxed), std::memory_order_relaxed);
         run_some_tasks();
@@ -257,7 +283,9 @@ void reactor_impl::run() {
 void reactor_impl::run_until(bool (*done)(void*), void* arg) {
     auto saved_group = tl_current_group;
     while (!done(arg)) {
-        arm_quota_timer(true);
+        if (have_tasks()) {
+            arm_quota_timer(true);
+        }
         preempt.head.store(preempt.tail.load(std::memory_order_relaxed), std::memory_order_relaxed);
         run_some_tasks();
         if (done(arg)) {

@@ -88,6 +88,10 @@ public:
     /// True when tasks are queued in any group.
     bool have_tasks() const noexcept { return active_groups_ != 0; }
 
+    /// Makes sure the task-quota timer runs before a poller runs application code
+    /// inline (smp messages): the timer is otherwise armed only when tasks are queued.
+    void arm_quota_for_inline_work() noexcept { arm_quota_timer(true); }
+
     /// CPU time (ns of wall time while running tasks) used by group `id` so far.
     std::uint64_t group_runtime_ns(unsigned id) const noexcept { return groups_[id].runtime_ns; }
     std::uint64_t group_tasks_run(unsigned id) const noexcept { return groups_[id].tasks_run; }

@@ -136,6 +136,10 @@ public:
             auto& in = g_smp->pair(peer, self_);   // we receive requests, send responses
             flush(out.pending_requests, out.requests, peer);
             for (std::size_t n; (n = in.requests.pop(batch, 64)) != 0;) {
+                if (!work) {
+                    // The requests run here, not as tasks: under the quota all the same.
+                    g_smp->reactors[self_]->arm_quota_for_inline_work();
+                }
                 work = true;
                 g_smp->reactors[self_]->stats().smp_messages_received += n;
                 for (std::size_t i = 0; i < n; ++i) {

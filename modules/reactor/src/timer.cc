@@ -1,6 +1,8 @@
 // The timers of a shard: deadline heaps per clock, the tasks that run expired timers'
-// callbacks, the lowres clock's refresh (at every poll, and from a 1 ms tick signal
-// while the shard is awake), and sleep().
+// callbacks, the lowres clock's refresh, and sleep(). The lowres clock is refreshed at
+// every poll, and while tasks run by the task-quota signal (reactor.cc); only a shard
+// whose quota is longer than the lowres resolution (1 ms) keeps a tick signal of its
+// own while awake.
 #include "timer_service.hh"
 
 #include <signal.h>
@@ -161,6 +163,9 @@ timer_service::timer_service(reactor_impl& r) : r_(r) {
         h.reserve(64);
     }
     refresh_lowres_clock();
+    if (r.config().task_quota.count() <= lowres_tick_ns) {
+        return;  // the quota signal refreshes the clock often enough
+    }
     install_lowres_tick_handler();
     sigevent sev{};
     sev.sigev_notify = SIGEV_THREAD_ID;

@@ -46,6 +46,15 @@ public:
     int get() const noexcept;
     explicit operator bool() const noexcept { return s_ != nullptr; }
 
+    /// Declares the descriptor a byte stream (a TCP or unix stream socket, a pipe): a
+    /// read_some() that returns fewer bytes than asked has emptied the kernel's buffer.
+    /// The readiness backends (epoll, linux-aio) then wait for the next readiness
+    /// report before the next read instead of trying a read that would fail with
+    /// EAGAIN: one system call less per message. Wrong for datagram sockets, inotify
+    /// and other descriptors whose short read can leave data behind (the next read
+    /// would wait for new data). No effect on io_uring, which never tries first.
+    void mark_stream() noexcept;
+
     /// Resolves when a read would not block (data, end of file, or an error pending).
     future<> readable();
     /// Resolves when a write would not block.
