@@ -2,8 +2,9 @@
 """HTTP over loopback: Reef's examples/httpd against nginx and a near-limit baseline.
 
 One run starts each server in turn on cpu 0 (Reef's httpd with one shard on every
-backend, nginx with one worker, and benchmarks/http_baseline_server: a C server that
-answers every request with a fixed response) and loads it with wrk on cpu 1:
+backend, nginx with one worker in two configurations, and
+benchmarks/http_baseline_server: a C server that answers every request with a fixed
+response) and loads it with wrk on cpu 1:
 
     plain      taskset -c 1 wrk -t1 -c64 -d10s --latency http://127.0.0.1:PORT/
     pipelined  the same with -s benchmarks/http/pipeline.lua (16 requests per write)
@@ -14,6 +15,14 @@ the server's and wrk's CPU use, and the ratios Reef/nginx and Reef/baseline, the
 whether the targets are met (plain: Reef >= 1.5x nginx on every backend; pipelined:
 Reef >= 40% of the baseline). Before it is loaded, each server must answer a GET /
 and 16 pipelined ones with "Hello, World!".
+
+The two nginx rows:
+    nginx         the configuration of ../shared/design/ANCHORS.md, against which the
+                  targets were set: "/" is a static file (index.html holding the body),
+                  access log off, keepalive_requests high (benchmarks/http/nginx.conf)
+    nginx-return  nginx's cheapest answer, `return 200 "Hello, World!"` from the
+                  configuration itself, no file (benchmarks/http/nginx-return.conf);
+                  reported beside, as x nginx-return
 
     benchmarks/http_bench.py --httpd build/examples/httpd --baseline build/benchmarks/http_baseline_server
     ... --quick                    1 round of 1 s (a smoke run)
@@ -49,6 +58,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 PIPELINE_LUA = os.path.join(HERE, "http", "pipeline.lua")
 NGINX_CONF = os.path.join(HERE, "http", "nginx.conf")
+NGINX_RETURN_CONF = os.path.join(HERE, "http", "nginx-return.conf")
 EXPECTED_BODY = b"Hello, World!"
 # Processes that load this machine heavily (load generators, benchmarks, builds; servers
 # are idle unless one of these loads them): a run during which one of them (not ours) was
@@ -319,9 +329,15 @@ class Server:
             return ["taskset", "-c", str(args.server_cpu), args.httpd, "--smp", "1",
                     "--cpuset", str(args.server_cpu), "--reactor-backend", self.backend,
                     "--address", "127.0.0.1", "--port", str(self.port)] + args.httpd_arg
-        if self.kind == "nginx":
-            with open(NGINX_CONF) as f:
+        if self.kind in ("nginx", "nginx-return"):
+            with open(NGINX_CONF if self.kind == "nginx" else NGINX_RETURN_CONF) as f:
                 conf = f.read()
+            www = os.path.join(self.tmpdir, "www")
+            os.makedirs(www, exist_ok=True)
+            with open(os.path.join(www, "index.html"), "wb") as f:
+                f.write(EXPECTED_BODY)
+            os.chmod(www, 0o755)
+            os.chmod(os.path.join(www, "index.html"), 0o644)
             mask = 1 << args.server_cpu
             conf = (conf.replace("@PORT@", str(self.port)).replace("@DIR@", self.tmpdir)
                     .replace("worker_cpu_affinity 1;", f"worker_cpu_affinity {mask:b};"))
@@ -550,7 +566,7 @@ def summarize(runs, servers, modes, rounds):
                 "errors": sum(sum(r["errors"].values()) for r in rs),
                 "disturbed_runs": sum(1 for r in rs if r["other_heavy_processes"]),
             }
-        for ref in ("nginx", "baseline"):
+        for ref in ("nginx", "nginx-return", "baseline"):
             if ref not in rows:
                 continue
             for name, row in rows.items():
@@ -596,9 +612,9 @@ def print_table(summary, tgts, st):
     for mode, rows in summary.items():
         print(f"\n{mode}")
         sc = any(row["syscalls_per_req"] is not None for row in rows.values())
-        print("| server | median req/s | runs | p99 | server cpu | server µs/req | wrk cpu | x nginx | x baseline |"
-              + (" syscalls/req |" if sc else ""))
-        print("|---|---:|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if sc else ""))
+        print("| server | median req/s | runs | p99 | server cpu | server µs/req | wrk cpu | x nginx "
+              "| x nginx-return | x baseline |" + (" syscalls/req |" if sc else ""))
+        print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if sc else ""))
         for name, row in rows.items():
             runs = " / ".join(f"{x / 1000:.1f}k" for x in row["req_per_s_runs"])
             p99 = f"{row['p99_ms']:.2f} ms" if row["p99_ms"] is not None else "n/a"
@@ -610,6 +626,7 @@ def print_table(summary, tgts, st):
             print(f"| {name}{flags} | {row['req_per_s']:,.0f} | {runs} | {p99} | "
                   f"{row['server_cpu']:.0%} | {row['server_cpu_us_per_req']:.2f} | {row['wrk_cpu']:.0%} | "
                   f"{fmt_ratio(row, 'x_nginx')} | "
+                  f"{fmt_ratio(row, 'x_nginx-return')} | "
                   f"{fmt_ratio(row, 'x_baseline')} |"
                   + (f" {row['syscalls_per_req']:.3f} |" if sc and row["syscalls_per_req"] is not None
                      else " |" if sc else ""))
@@ -707,6 +724,7 @@ def main():
     servers = [Server(f"reef-{b}", "reef", b) for b in args.backends.split(",") if b]
     if os.access(args.nginx, os.X_OK):
         servers.append(Server("nginx", "nginx"))
+        servers.append(Server("nginx-return", "nginx-return"))
     else:
         log(f"nginx not found ({args.nginx}): left out")
     servers.append(Server("baseline", "baseline"))
