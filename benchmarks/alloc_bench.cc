@@ -311,6 +311,21 @@ double small_pair(const allocator& a, std::uint64_t n) {
     return seconds_since(t0);
 }
 
+/// small_pair after a burst: 4096 blocks of 32 B allocated and freed first (untimed), as
+/// a server does when a burst of requests ends, so the class's per-thread cache starts
+/// at its bound; then malloc(32), write, free.
+double small_pair_after_burst(const allocator& a, std::uint64_t n) {
+    std::vector<void*> burst(4096);
+    for (auto& p : burst) {
+        p = allocate(a, small_size);
+        touch(p, small_size, 1);
+    }
+    for (void* p : burst) {
+        a.free_fn(p);
+    }
+    return small_pair(a, n);
+}
+
 /// 1000 blocks of 32 B alive; each operation frees one (the oldest, or a random one) and
 /// allocates its replacement.
 template <bool Random>
@@ -539,6 +554,9 @@ struct workload {
 const workload workloads[] = {
     {"small_pair", "pair", "malloc(32), write, free: the block comes straight back", false, &small_pair,
      nullptr},
+    {"small_pair_after_burst", "pair",
+     "small_pair after 4096 blocks of 32 B were allocated and freed: caches start full", false,
+     &small_pair_after_burst, nullptr},
     {"small_fifo", "pair", "1000 blocks of 32 B alive; free the oldest, allocate a new one", false,
      &small_window_run<false>, nullptr},
     {"small_random", "pair", "1000 blocks of 32 B alive; free a random one, allocate a new one", false,
@@ -1020,7 +1038,7 @@ int main(int argc, char** argv) {
         "rounds", reef::value<unsigned>(15u).min(1), "measured rounds; each runs every allocator once")(
         "min-time-ms", reef::value<double>(10.0).above(0), "length of the slowest allocator's run")(
         "only", reef::value<std::vector<std::string>>(),
-        "run only this workload: small_pair, small_fifo, small_random, mixed_sizes, http_request, "
+        "run only this workload: small_pair, small_pair_after_burst, small_fifo, small_random, mixed_sizes, http_request, "
         "cross_shard")("against", reef::value<std::vector<std::string>>(),
                        "compare reef with this allocator only: glibc, jemalloc, tcmalloc, mimalloc, none");
     // A run holds its shard for up to --min-time-ms on purpose; the stall detector's

@@ -168,9 +168,12 @@ struct reclaimer_entry {
 // pops, and only an overflow or a miss touches the spans.
 // The counters double as statistics, and each fast path touches one: an allocation
 // bumps `pops`; a free counts `room` down, and only when it goes negative does the slow
-// path fold the pushes since the last check into `pushed` and trim the cache if it holds
-// more than the class's cache_max. So pushes = pushed + (room_set - room), and a cache
-// holds at most twice cache_max between checks.
+// path fold the pushes since the last check into `pushed` and trim the cache if it is
+// over three quarters of the class's cache_max. So pushes = pushed + (room_set - room),
+// a cache holds at most cache_max blocks (one more during a check), and a check comes
+// at most every cache_max / 4 frees: `room` counts frees only, so a loop whose frees
+// and allocations balance would otherwise pay a check every max - count frees, every
+// free when the cache sat full.
 struct class_cache {
     void* head = nullptr;
     std::uint64_t pops = 0;    // blocks handed out by allocations
@@ -839,7 +842,7 @@ void trim_cache(shard& s, unsigned c, std::uint32_t keep) noexcept {
     k.pushed = k.pushes();
     k.room_set = k.room;
     std::uint32_t max = classes.cache_max[c];
-    if (cache_count(s, c) > max) {
+    if (cache_count(s, c) > max - max / 4) {
         trim_cache(s, c, max / 2);
     }
     k.room = k.room_set = static_cast<std::int32_t>(max - std::min(max, cache_count(s, c)));
@@ -858,9 +861,15 @@ std::size_t flush_caches(shard& s) noexcept {
 // A block of class `c` of this shard freed on the shard.
 inline void cache_free(shard& s, unsigned c, void* p) noexcept {
     class_cache& k = s.cache[c];
-    *static_cast<void**>(p) = k.head;
+    // Both loads before the store into the block: a load that follows a store to an
+    // address the core cannot yet rule out may be held back behind it, and once the
+    // core has seen such a pair alias (same low 12 bits), it keeps holding it back.
+    void* head = k.head;
+    std::int32_t room = k.room - 1;
+    *static_cast<void**>(p) = head;
     k.head = p;
-    if (--k.room < 0) [[unlikely]] {
+    k.room = room;
+    if (room < 0) [[unlikely]] {
         cache_check(s, c);
     }
 }
