@@ -37,6 +37,10 @@ certificate_credentials::impl::impl() {
 }
 
 certificate_credentials::impl::~impl() {
+    if (ticket_key.data) {
+        gnutls_memset(ticket_key.data, 0, ticket_key.size);
+        gnutls_free(ticket_key.data);
+    }
     gnutls_certificate_free_credentials(cred_);
 }
 
@@ -93,6 +97,21 @@ void server_credentials::set_client_auth(client_auth mode) {
 
 client_auth server_credentials::get_client_auth() const noexcept {
     return impl_->auth;
+}
+
+void server_credentials::enable_session_resumption() {
+    if (impl_->ticket_key.data) {
+        return;
+    }
+    int r = gnutls_session_ticket_key_generate(&impl_->ticket_key);
+    if (r < 0) {
+        impl_->ticket_key = {};
+        throw_tls_error(r, "making a TLS session-ticket key");
+    }
+}
+
+bool server_credentials::session_resumption_enabled() const noexcept {
+    return impl_->ticket_key.data != nullptr;
 }
 
 }  // namespace reef::net::tls

@@ -26,6 +26,9 @@ public:
     client_auth auth = client_auth::none;
     /// How many certificate chains with keys were added (a server needs one).
     unsigned keys = 0;
+    /// Server side: the session-ticket key (enable_session_resumption()); empty when
+    /// resumption is off.
+    gnutls_datum_t ticket_key{};
 
 private:
     gnutls_certificate_credentials_t cred_ = nullptr;

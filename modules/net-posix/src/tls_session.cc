@@ -131,6 +131,7 @@ session::session(role r, std::shared_ptr<certificate_credentials::impl> creds, c
             throw_tls_error(rc, "setting up a TLS session");
         }
         gnutls_transport_set_ptr(s_, this);
+        gnutls_session_set_ptr(s_, this);
         gnutls_transport_set_pull_function(s_, &session::pull);
         gnutls_transport_set_push_function(s_, &session::push);
         gnutls_transport_set_pull_timeout_function(s_, &session::pull_timeout);
@@ -152,6 +153,13 @@ session::session(role r, std::shared_ptr<certificate_credentials::impl> creds, c
 
         const bool verify = opts_.verify == verification::on;
         if (role_ == role::client) {
+            // Tickets the server sends (TLS 1.3: after the handshake, read with the data).
+            gnutls_handshake_set_hook_function(s_, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET, GNUTLS_HOOK_POST,
+                                               &session::on_ticket);
+            if (!opts_.resume_from.empty()) {
+                // Data that does not parse is ignored: the handshake is then a full one.
+                gnutls_session_set_data(s_, opts_.resume_from.data(), opts_.resume_from.size());
+            }
             const auto& name = opts_.server_name;
             const bool ip_literal = name.empty() || inet_address::parse(name).has_value();
             if (!ip_literal) {
@@ -167,6 +175,12 @@ session::session(role r, std::shared_ptr<certificate_credentials::impl> creds, c
                 gnutls_session_set_verify_cert(s_, verify_name_.empty() ? nullptr : verify_name_.c_str(), 0);
             }
         } else {
+            if (creds_->ticket_key.data) {
+                rc = gnutls_session_ticket_enable_server(s_, &creds_->ticket_key);
+                if (rc < 0) {
+                    throw_tls_error(rc, "enabling TLS session tickets");
+                }
+            }
             gnutls_certificate_server_set_request(s_,
                                                   gnutls_certificate_request_t(request_mode(creds_->auth)));
             if (verify && creds_->auth == client_auth::require) {
@@ -174,7 +188,6 @@ session::session(role r, std::shared_ptr<certificate_credentials::impl> creds, c
             } else if (verify && creds_->auth == client_auth::request) {
                 // GnuTLS's own check fails a client that sends no certificate; asked
                 // for one, a client may send none, but one it sends must verify.
-                gnutls_session_set_ptr(s_, this);
                 gnutls_session_set_verify_function(s_, &session::verify_if_sent);
             }
         }
@@ -186,6 +199,33 @@ session::session(role r, std::shared_ptr<certificate_credentials::impl> creds, c
 
 session::~session() {
     gnutls_deinit(s_);
+}
+
+int session::on_ticket(gnutls_session_t s, unsigned, unsigned, unsigned incoming, const gnutls_datum_t*) noexcept {
+    if (incoming) {
+        static_cast<session*>(gnutls_session_get_ptr(s))->ticket_received_ = true;
+    }
+    return 0;
+}
+
+std::optional<std::string> session::resumption_data() const {
+    if (role_ != role::client || hs_ != handshake_state::done) {
+        return std::nullopt;
+    }
+    // A resumed TLS 1.2 session may get no new ticket: the one it resumed with stays
+    // good. TLS 1.3 servers send a new one after every handshake.
+    const bool resumed12 = gnutls_session_is_resumed(s_) && gnutls_protocol_get_version(s_) != GNUTLS_TLS1_3;
+    if (!ticket_received_ && !resumed12) {
+        return std::nullopt;
+    }
+    gnutls_datum_t d{};
+    if (gnutls_session_get_data2(s_, &d) < 0) {
+        return std::nullopt;
+    }
+    std::string out(reinterpret_cast<const char*>(d.data), d.size);
+    gnutls_memset(d.data, 0, d.size);
+    gnutls_free(d.data);
+    return out;
 }
 
 ssize_t session::pull(gnutls_transport_ptr_t p, void* data, std::size_t len) noexcept {
@@ -723,6 +763,7 @@ session_info session::info() const {
         i.peer_subject = std::move(names->first);
         i.peer_issuer = std::move(names->second);
     }
+    i.resumed = gnutls_session_is_resumed(s_) != 0;
     return i;
 }
 

@@ -67,6 +67,8 @@ public:
 
     /// What the handshake agreed on. Only after handshake() resolved.
     session_info info() const;
+    /// Client: the data that resumes this session, once the server sent a ticket.
+    std::optional<std::string> resumption_data() const;
 
     /// The connection underneath, for its addresses and socket options.
     connected_socket& transport() noexcept { return transport_; }
@@ -81,6 +83,8 @@ private:
     static ssize_t push(gnutls_transport_ptr_t p, const void* data, std::size_t len) noexcept;
     static int pull_timeout(gnutls_transport_ptr_t p, unsigned ms) noexcept;
     static int verify_if_sent(gnutls_session_t s) noexcept;
+    static int on_ticket(gnutls_session_t s, unsigned type, unsigned when, unsigned incoming,
+                         const gnutls_datum_t* msg) noexcept;
 
     future<> run_handshake();
     void finish_handshake(std::exception_ptr e) noexcept;
@@ -118,6 +122,7 @@ private:
     bool abandoned_ = false;      // every user is gone
     unsigned users_ = 0;          // session_user handles
     unsigned verify_status_ = 0;  // why verify_if_sent() rejected a certificate
+    bool ticket_received_ = false;  // client: the server sent a session ticket
 
     // Input: bytes received and not yet given to GnuTLS.
     temporary_buffer<char> in_buf_;

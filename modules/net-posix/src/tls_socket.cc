@@ -155,6 +155,10 @@ future<> check_handshake(connected_socket& s) {
     return session_of(s)->handshake();
 }
 
+std::optional<std::string> resumption_data(connected_socket& s) {
+    return session_of(s)->resumption_data();
+}
+
 future<session_info> get_session_info(connected_socket& s) {
     auto sess = session_of(s);
     auto hs = sess->handshake();

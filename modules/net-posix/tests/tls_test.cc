@@ -456,6 +456,103 @@ REEF_TEST_CASE("TLS 1.2 works when both sides are limited to it, and a version m
     REQUIRE(contains(server_err, "TLS handshake with"));
 }
 
+// Connects to `ss` with `opts`, echoes "ping" through the server, and returns the
+// client's resumption data once the reply was read (the TLS 1.3 ticket comes with it),
+// and whether the session was resumed, as the client and the server saw it.
+struct resumption_round {
+    std::optional<std::string> data;
+    bool client_resumed = false;
+    bool server_resumed = false;
+    std::optional<std::string> server_side_data;
+};
+
+future<resumption_round> resumption_round_trip(const test_pki& p, server_socket& ss, tls::tls_options opts) {
+    auto c = co_await connect_tls(ss, trusting_ca(p), std::move(opts));
+    auto ci = co_await tls::get_session_info(c.client);
+    auto si = co_await tls::get_session_info(c.server);
+    REQUIRE(ci.peer_subject == "CN=localhost");  // resumed or not, the peer is known
+    auto reply = co_await echo_round_trip(c.client, std::move(c.server), "ping");
+    REQUIRE(reply == "ping");
+    co_return resumption_round{tls::resumption_data(c.client), ci.resumed, si.resumed, std::nullopt};
+}
+
+REEF_TEST_CASE("a client resumes a session with the data of an earlier connection, in TLS 1.3 and 1.2") {
+    auto& p = *co_await get_pki();
+    for (std::string priority : {"", "NORMAL:-VERS-TLS1.3"}) {
+        INFO("priority '" << priority << "'");
+        auto creds = server_creds(p);
+        REQUIRE_FALSE(creds.session_resumption_enabled());
+        creds.enable_session_resumption();
+        creds.enable_session_resumption();  // idempotent
+        REQUIRE(creds.session_resumption_enabled());
+        auto ss = listen_tls(creds, tls::tls_options{.priority = priority});
+        auto first = co_await resumption_round_trip(p, ss, to_localhost());
+        REQUIRE_FALSE(first.client_resumed);
+        REQUIRE_FALSE(first.server_resumed);
+        REQUIRE(first.data.has_value());
+        REQUIRE(first.data->size() > 16);
+
+        auto again = to_localhost();
+        again.resume_from = *first.data;
+        auto second = co_await resumption_round_trip(p, ss, again);
+        REQUIRE(second.client_resumed);
+        REQUIRE(second.server_resumed);
+        REQUIRE(second.data.has_value());  // a new ticket (1.3) or the one resumed with (1.2)
+
+        // The same data again: tickets may be used more than once with GnuTLS.
+        auto third_opts = to_localhost();
+        third_opts.resume_from = *second.data;
+        auto third = co_await resumption_round_trip(p, ss, third_opts);
+        REQUIRE(third.client_resumed);
+    }
+}
+
+REEF_TEST_CASE("without tickets there is no resumption data, and bad or foreign data means a full handshake") {
+    auto& p = *co_await get_pki();
+    // A server that does not issue tickets: the client never gets data to resume with.
+    {
+        auto ss = listen_tls(server_creds(p));
+        auto c = co_await connect_tls(ss, trusting_ca(p), to_localhost());
+        co_await tls::check_handshake(c.client);
+        REQUIRE_FALSE(tls::resumption_data(c.server).has_value());  // never on a server
+        auto reply = co_await echo_round_trip(c.client, std::move(c.server), "x");
+        REQUIRE(reply == "x");
+        REQUIRE_FALSE(tls::resumption_data(c.client).has_value());
+    }
+    auto creds = server_creds(p);
+    creds.enable_session_resumption();
+    auto ss = listen_tls(creds);
+    // Before the first read a TLS 1.3 client has no ticket yet.
+    {
+        auto c = co_await connect_tls(ss, trusting_ca(p), to_localhost());
+        co_await tls::check_handshake(c.client);
+        REQUIRE_FALSE(tls::resumption_data(c.client).has_value());
+        auto reply = co_await echo_round_trip(c.client, std::move(c.server), "y");
+        REQUIRE(reply == "y");
+    }
+    // Garbage: a full handshake, verified, that works.
+    auto junk = to_localhost();
+    junk.resume_from = std::string(200, 'j');
+    auto r = co_await resumption_round_trip(p, ss, junk);
+    REQUIRE_FALSE(r.client_resumed);
+    REQUIRE_FALSE(r.server_resumed);
+    // Data from another server (another ticket key): a full handshake.
+    auto other_creds = server_creds(p);
+    other_creds.enable_session_resumption();
+    auto other = listen_tls(other_creds);
+    auto from_other = co_await resumption_round_trip(p, other, to_localhost());
+    REQUIRE(from_other.data.has_value());
+    auto foreign = to_localhost();
+    foreign.resume_from = *from_other.data;
+    r = co_await resumption_round_trip(p, ss, foreign);
+    REQUIRE_FALSE(r.client_resumed);
+    REQUIRE_FALSE(r.server_resumed);
+    // And a server that no longer issues tickets refuses it the same way.
+    auto plain = listen_tls(server_creds(p));
+    r = co_await resumption_round_trip(p, plain, foreign);
+    REQUIRE_FALSE(r.client_resumed);
+}
+
 REEF_TEST_CASE("a server connection dropped during its handshake closes at once") {
     auto& p = *co_await get_pki();
     auto ss = listen_tls(server_creds(p), tls::tls_options{.handshake_timeout = 0ms});

@@ -131,6 +131,18 @@ public:
     /// Whether clients are asked for a certificate. Default: none.
     void set_client_auth(client_auth mode);
     client_auth get_client_auth() const noexcept;
+
+    /// Lets clients resume sessions: servers using these credentials issue session
+    /// tickets (TLS 1.3 NewSessionTicket after the handshake, TLS 1.2 SessionTicket in
+    /// it) sealed with a key made here at random, and accept the tickets clients bring
+    /// back (tls_options::resume_from), which skips the certificate exchange and its
+    /// verification. Every session using this handle, on any shard, shares the key; it
+    /// lives as long as the credentials, so a restarted server runs full handshakes
+    /// with its old clients. Call before sessions use the credentials. Idempotent.
+    /// Throws tls_error when no key can be made.
+    void enable_session_resumption();
+    /// Whether enable_session_resumption() was called.
+    bool session_resumption_enabled() const noexcept;
 };
 
 /// Per-connection settings.
@@ -151,6 +163,12 @@ struct tls_options {
     std::chrono::milliseconds handshake_timeout{10'000};
     /// A GnuTLS priority string ("NORMAL:-VERS-TLS1.2"); empty: the system's default.
     std::string priority;
+    /// Client: what resumption_data() returned for an earlier connection to the same
+    /// server (same address and server_name); the handshake then offers to resume that
+    /// session. A server that does not take it (resumption not enabled, another key,
+    /// an expired ticket) runs a full handshake, verification included, as does data
+    /// that is not valid. Ignored by servers.
+    std::string resume_from;
 };
 
 /// Wraps a connected socket as the client end of a TLS session. Returns at once; the
@@ -203,9 +221,19 @@ struct session_info {
     /// nullopt when the peer sent no certificate.
     std::optional<std::string> peer_subject;
     std::optional<std::string> peer_issuer;
+    /// True when the handshake resumed an earlier session (tls_options::resume_from).
+    bool resumed = false;
 };
 
 /// Runs or awaits the handshake as check_handshake() does, then describes the session.
 future<session_info> get_session_info(connected_socket& s);
+
+/// Client: what a later connection to the same server passes as
+/// tls_options::resume_from to resume this session. Available once the server has sent
+/// a ticket: in TLS 1.3 that comes after the handshake, with the first data the client
+/// reads; nullopt before that, when the server sends none, and on server connections.
+/// The bytes are secret (they hold the session's keys): keep them like a password.
+/// Throws std::invalid_argument when `s` is not TLS.
+std::optional<std::string> resumption_data(connected_socket& s);
 
 }  // namespace reef::net::tls
