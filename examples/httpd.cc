@@ -90,6 +90,7 @@ future<int> run(const app_template& app) {
         // Loaded once; each shard's copy of the handle shares the GnuTLS credentials.
         net::tls::server_credentials creds;
         creds.set_x509_key_file(cert, key);
+        creds.enable_session_resumption();  // clients coming back skip the certificate exchange
         co_return co_await http::listen_on_all_shards(servers, at, creds, lopts);
     };
     auto started = co_await coroutine::as_future(serve());  // `serve` lives in this frame

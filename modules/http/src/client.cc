@@ -215,6 +215,9 @@ struct client_state {
     client_stats stats;
     std::unordered_map<std::string, std::deque<std::unique_ptr<connection>>> idle;
     std::optional<net::tls::certificate_credentials> creds;
+    // Per pool key (scheme, host, port): the resumption data of the newest HTTPS
+    // session that had it, offered by the next connection's handshake.
+    std::unordered_map<std::string, std::string> tls_sessions;
     bool closed = false;
     // Closes idle connections past idle_timeout; armed while the pool holds any.
     timer<lowres_clock> sweeper;
@@ -241,6 +244,7 @@ struct client_state {
         closed = true;
         sweeper.cancel();
         idle.clear();
+        tls_sessions.clear();
     }
 
     // The newest idle connection for `key` that is young enough, or null.
@@ -268,6 +272,12 @@ struct client_state {
     // Takes back a connection whose response ended: pooled when it may be kept.
     void release(std::unique_ptr<connection> c) {
         c->deadline.cancel();
+        if (net::tls::is_tls(c->sock)) {
+            // The response has been read, so a TLS 1.3 ticket has arrived by now.
+            if (auto d = net::tls::resumption_data(c->sock)) {
+                tls_sessions[c->key] = std::move(*d);
+            }
+        }
         if (closed || c->timed_out || !c->parser.keep_alive() || c->parser.buffered() != 0 ||
             cfg.max_idle_per_host == 0) {
             return;  // destroying it closes the socket
@@ -492,6 +502,9 @@ future<std::unique_ptr<connection>> open_one(client_state& st, const url& u, net
         topts.alpn_protocols = {"http/1.1"};
         topts.verify = st.cfg.verify;
         topts.handshake_timeout = timeout;
+        if (auto it = st.tls_sessions.find(pool_key(u)); it != st.tls_sessions.end()) {
+            topts.resume_from = it->second;
+        }
         cf = net::tls::connect(st.tls_creds(), addr, std::move(topts), copts);
     } else {
         cf = net::connect(addr, {}, copts);
@@ -526,6 +539,9 @@ future<std::unique_ptr<connection>> open_one(client_state& st, const url& u, net
             } catch (const std::exception& e) {
                 throw client_error(client_errc::tls, fmt::format("{}: {}", addr, e.what()));
             }
+        }
+        if ((co_await net::tls::get_session_info(sock)).resumed) {
+            ++st.stats.tls_resumed;
         }
     }
     co_return std::make_unique<connection>(std::move(sock), st.cfg.limits, pool_key(u));

@@ -427,6 +427,7 @@ REEF_TEST_CASE("HTTPS: verified against a trust store made at test time, refused
             auto r = co_await c.post(base(addr, true) + "/echo", pattern(200000));
             REQUIRE(same(co_await r.content(), pattern(200000)));
             REQUIRE(c.stats().connections_opened == 1);
+            REQUIRE(c.stats().tls_resumed == 0);  // the server issues no tickets
             REQUIRE(co_await total(servers, &http::server_stats::connections_total) == 1);
             co_await c.close();
 
@@ -436,6 +437,52 @@ REEF_TEST_CASE("HTTPS: verified against a trust store made at test time, refused
             REQUIRE(e);
             REQUIRE(e->reason() == http::client_errc::tls);
             co_await strict.close();
+        },
+        &creds);
+}
+
+REEF_TEST_CASE("HTTPS: a new connection to the same host resumes the TLS session of an earlier one") {
+    const char* openssl = std::getenv("REEF_OPENSSL");
+    if (!openssl || !*openssl) {
+        WARN("REEF_OPENSSL is not set: the HTTPS test is skipped");
+        co_return;
+    }
+    char tmpl[] = "/tmp/reef-hclient-resume-XXXXXX";
+    std::filesystem::path dir = ::mkdtemp(tmpl);
+    auto cert = (dir / "cert.pem").string();
+    auto key = (dir / "key.pem").string();
+    auto cmd = fmt::format(
+        "{} req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout {} -out {} -days 1 "
+        "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1",
+        openssl, key, cert);
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    net::tls::server_credentials creds;
+    creds.set_x509_key_file(cert, key);
+    creds.enable_session_resumption();
+    net::tls::certificate_credentials trust;
+    trust.set_x509_trust_file(cert);
+    std::filesystem::remove_all(dir);
+
+    co_await with_server(
+        {},
+        [&trust](net::socket_address addr, sharded<http::server>&) -> future<> {
+            http::client_config cfg;
+            cfg.trust = trust;
+            cfg.max_idle_per_host = 0;  // every request on a new connection
+            http::client c(cfg);
+            for (int i = 0; i < 3; ++i) {
+                auto r = co_await c.get(base(addr, true) + "/");
+                REQUIRE(co_await r.content() == "Hello, World!");
+            }
+            REQUIRE(c.stats().connections_opened == 3);
+            REQUIRE(c.stats().tls_resumed == 2);
+            co_await c.close();
+            // Another client knows no session: a full handshake.
+            http::client fresh(cfg);
+            auto r = co_await fresh.get(base(addr, true) + "/");
+            REQUIRE(co_await r.content() == "Hello, World!");
+            REQUIRE(fresh.stats().tls_resumed == 0);
+            co_await fresh.close();
         },
         &creds);
 }

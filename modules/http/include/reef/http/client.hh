@@ -120,6 +120,7 @@ struct client_stats {
     std::uint64_t connections_opened = 0;   ///< connections made (TCP connect succeeded)
     std::uint64_t connections_reused = 0;   ///< requests sent on a pooled connection
     std::uint64_t retries = 0;              ///< requests retried on a fresh connection
+    std::uint64_t tls_resumed = 0;          ///< HTTPS connections that resumed an earlier TLS session
 };
 
 namespace detail_client {
