@@ -28,6 +28,8 @@
 #include <reef/http/server.hh>
 #include <reef/net/default_stack.hh>
 #include <reef/net/tls.hh>
+
+#include "test_cert.hh"
 #include <reef/reactor/sharded.hh>
 #include <reef/reactor/sleep.hh>
 #include <reef/testing/test_case.hh>
@@ -394,25 +396,13 @@ REEF_TEST_CASE("an idempotent request on a connection the server closed while id
 }
 
 REEF_TEST_CASE("HTTPS: verified against a trust store made at test time, refused without it") {
-    const char* openssl = std::getenv("REEF_OPENSSL");
-    if (!openssl || !*openssl) {
+    auto tc = http_test::make_test_cert();
+    if (!tc) {
         WARN("REEF_OPENSSL is not set: the HTTPS test is skipped");
         co_return;
     }
-    char tmpl[] = "/tmp/reef-hclient-tls-XXXXXX";
-    std::filesystem::path dir = ::mkdtemp(tmpl);
-    auto cert = (dir / "cert.pem").string();
-    auto key = (dir / "key.pem").string();
-    auto cmd = fmt::format(
-        "{} req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout {} -out {} -days 1 "
-        "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1",
-        openssl, key, cert);
-    REQUIRE(std::system(cmd.c_str()) == 0);
-    net::tls::server_credentials creds;
-    creds.set_x509_key_file(cert, key);
-    net::tls::certificate_credentials trust;
-    trust.set_x509_trust_file(cert);
-    std::filesystem::remove_all(dir);
+    auto& creds = tc->server;
+    auto& trust = tc->trust;
 
     co_await with_server(
         {},
@@ -442,26 +432,14 @@ REEF_TEST_CASE("HTTPS: verified against a trust store made at test time, refused
 }
 
 REEF_TEST_CASE("HTTPS: a new connection to the same host resumes the TLS session of an earlier one") {
-    const char* openssl = std::getenv("REEF_OPENSSL");
-    if (!openssl || !*openssl) {
+    auto tc = http_test::make_test_cert();
+    if (!tc) {
         WARN("REEF_OPENSSL is not set: the HTTPS test is skipped");
         co_return;
     }
-    char tmpl[] = "/tmp/reef-hclient-resume-XXXXXX";
-    std::filesystem::path dir = ::mkdtemp(tmpl);
-    auto cert = (dir / "cert.pem").string();
-    auto key = (dir / "key.pem").string();
-    auto cmd = fmt::format(
-        "{} req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout {} -out {} -days 1 "
-        "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1",
-        openssl, key, cert);
-    REQUIRE(std::system(cmd.c_str()) == 0);
-    net::tls::server_credentials creds;
-    creds.set_x509_key_file(cert, key);
+    auto& creds = tc->server;
+    auto& trust = tc->trust;
     creds.enable_session_resumption();
-    net::tls::certificate_credentials trust;
-    trust.set_x509_trust_file(cert);
-    std::filesystem::remove_all(dir);
 
     co_await with_server(
         {},

@@ -24,6 +24,7 @@
 #include <reef/testing/test_case.hh>
 
 #include "http_test_client.hh"
+#include "test_cert.hh"
 
 using namespace reef;
 using namespace std::chrono_literals;
@@ -644,25 +645,13 @@ REEF_TEST_CASE("the metrics endpoint answers every shard's metrics with the serv
 }
 
 REEF_TEST_CASE("HTTPS: requests over TLS, with ALPN http/1.1") {
-    const char* openssl = std::getenv("REEF_OPENSSL");
-    if (!openssl || !*openssl) {
+    auto tc = http_test::make_test_cert();
+    if (!tc) {
         WARN("REEF_OPENSSL is not set: the HTTPS test is skipped");
         co_return;
     }
-    auto dir = tree().base / "tls";
-    std::filesystem::create_directories(dir);
-    auto cert = (dir / "cert.pem").string();
-    auto key = (dir / "key.pem").string();
-    // A self-signed certificate for localhost and 127.0.0.1 (a blocking call, once).
-    auto cmd = fmt::format(
-        "{} req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout {} -out {} -days 1 "
-        "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1",
-        openssl, key, cert);
-    REQUIRE(std::system(cmd.c_str()) == 0);
-    net::tls::server_credentials creds;
-    creds.set_x509_key_file(cert, key);
-    net::tls::certificate_credentials trust;
-    trust.set_x509_trust_file(cert);
+    auto& creds = tc->server;
+    auto& trust = tc->trust;
 
     co_await with_server(
         {},
