@@ -127,10 +127,9 @@ void* calloc(std::size_t n, std::size_t size) noexcept {
         // Unbound: glibc's calloc knows which of its chunks are fresh and skips zeroing them.
         return __libc_calloc(n, size);
     }
-    void* p = c_alloc(total);
-    // The core does not say whether a block comes from never-touched pages, so always zero.
-    if (p) {
-        std::memset(p, 0, total);
+    void* p = mem::allocate_zeroed(total);
+    if (!p) [[unlikely]] {
+        errno = ENOMEM;
     }
     return p;
 }

@@ -1180,6 +1180,16 @@ void* allocate(std::size_t size) noexcept {
     return allocate_slow(s, size);
 }
 
+void* allocate_zeroed(std::size_t size) noexcept {
+    void* p = allocate(size);
+    // On a bound shard a size at or above the huge threshold gets a mapping of its own,
+    // fresh from the kernel: zero pages that are not touched until used.
+    if (p && !(tl_shard && size >= g.huge_threshold.load(std::memory_order_relaxed))) {
+        std::memset(p, 0, size);
+    }
+    return p;
+}
+
 void* allocate_aligned(std::size_t align, std::size_t size) noexcept {
     if (align == 0 || !std::has_single_bit(align)) {
         return nullptr;

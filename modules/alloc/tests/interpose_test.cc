@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <malloc.h>
@@ -112,6 +113,45 @@ TEST_CASE("calloc zeroes and checks overflow") {
     errno = 0;
     CHECK(launder_ptr(std::calloc(std::size_t{1} << 33, std::size_t{1} << 33)) == nullptr);
     CHECK(errno == ENOMEM);
+}
+
+// Resident bytes of this process (/proc/self/statm).
+std::size_t resident_bytes() {
+    std::FILE* f = std::fopen("/proc/self/statm", "r");
+    REQUIRE(f);
+    unsigned long size = 0, resident = 0;
+    REQUIRE(std::fscanf(f, "%lu %lu", &size, &resident) == 2);
+    std::fclose(f);
+    return resident * 4096;
+}
+
+TEST_CASE("calloc of a huge block neither writes nor commits its pages, and it reads as zero") {
+    bind_main();
+    mem::set_huge_threshold(std::size_t{1} << 20);
+    constexpr std::size_t n = std::size_t{12} << 20;
+    std::size_t before = resident_bytes();
+    auto* c = static_cast<unsigned char*>(launder_ptr(std::calloc(n, 1)));
+    REQUIRE(c);
+    std::size_t after = resident_bytes();
+    CHECK(mem::stats().huge_allocations >= 1);
+    // Zeroing 12 MiB would have made them resident; a fresh mapping is not.
+    CHECK(after < before + (std::size_t{2} << 20));
+    bool zero = true;
+    for (std::size_t i = 0; i < n; i += 4096 * 7 + 13) {
+        zero = zero && c[i] == 0;
+    }
+    CHECK(zero);
+    std::memset(c, 0xCD, n);  // dirty it, free it, and a new one is still zero
+    std::free(c);
+    c = static_cast<unsigned char*>(launder_ptr(std::calloc(n / 4, 4)));
+    REQUIRE(c);
+    zero = true;
+    for (std::size_t i = 0; i < n; i += 4096 * 5 + 7) {
+        zero = zero && c[i] == 0;
+    }
+    CHECK(zero);
+    std::free(c);
+    mem::set_huge_threshold(std::size_t{64} << 20);
 }
 
 TEST_CASE("realloc grows and shrinks keeping contents") {

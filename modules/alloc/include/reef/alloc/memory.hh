@@ -58,6 +58,10 @@ bool set_numa_node(unsigned shard, unsigned node) noexcept;
 /// Like allocate() with `align` (a power of two, any size) alignment; nullptr when
 /// `align` is not a power of two or memory is exhausted.
 [[nodiscard]] void* allocate_aligned(std::size_t align, std::size_t size) noexcept;
+/// Like allocate(), with the first `size` bytes zero (calloc). A huge block (at least
+/// the huge threshold, mapped for itself) is zero already and is not written, so a
+/// large calloc costs neither the time to clear it nor the memory until it is used.
+[[nodiscard]] void* allocate_zeroed(std::size_t size) noexcept;
 /// Frees a block from any of the functions above, on any thread; a block owned by
 /// another shard is queued back to its owner. A pointer Reef does not own goes to the
 /// system allocator. nullptr is ignored.
