@@ -33,6 +33,7 @@ std::string_view to_string(client_errc e) noexcept {
     case client_errc::malformed_response: return "malformed response";
     case client_errc::too_large: return "too large";
     case client_errc::protocol: return "unsupported response";
+    case client_errc::too_many_redirects: return "too many redirects";
     }
     return "unknown";
 }
@@ -442,6 +443,92 @@ std::string pool_key(const url& u) {
     return fmt::format("{}://{}:{}", u.scheme(), u.host, u.port);
 }
 
+// A path with its "." and ".." segments removed (RFC 3986 5.2.4); the query is kept.
+std::string remove_dot_segments(std::string_view target) {
+    auto q = target.find('?');
+    std::string_view path = target.substr(0, q);
+    std::vector<std::string_view> out;
+    std::size_t i = 0;
+    bool trailing_slash = false;
+    while (i <= path.size()) {
+        auto j = path.find('/', i);
+        if (j == std::string_view::npos) {
+            j = path.size();
+        }
+        auto seg = path.substr(i, j - i);
+        trailing_slash = false;
+        if (seg == "..") {
+            if (!out.empty()) {
+                out.pop_back();
+            }
+            trailing_slash = true;
+        } else if (seg == ".") {
+            trailing_slash = true;
+        } else if (!seg.empty() || j == path.size()) {
+            out.push_back(seg);
+        }
+        i = j + 1;
+    }
+    std::string r;
+    for (auto seg : out) {
+        if (!seg.empty()) {
+            r += '/';
+            r += seg;
+        }
+    }
+    if (r.empty() || trailing_slash || (!path.empty() && path.back() == '/')) {
+        r += '/';
+    }
+    if (q != std::string_view::npos) {
+        r += target.substr(q);
+    }
+    return r;
+}
+
+// Where a Location field value sends a request made to `base`: an absolute URL, one
+// without a scheme ("//host/path"), an absolute path, a query, or a path relative to
+// the base's directory. nullopt when it is none of these (or holds control characters).
+std::optional<url> resolve_location(const url& base, std::string_view loc) {
+    for (char ch : loc) {
+        if (static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f) {
+            return std::nullopt;
+        }
+    }
+    if (auto h = loc.find('#'); h != std::string_view::npos) {
+        loc = loc.substr(0, h);
+    }
+    auto colon = loc.find(':');
+    auto slash = loc.find('/');
+    if (colon != std::string_view::npos && (slash == std::string_view::npos || colon < slash)) {
+        auto u = url::try_parse(loc);  // has a scheme: absolute (http and https only)
+        if (u) {
+            u->target = remove_dot_segments(u->target);
+        }
+        return u;
+    }
+    if (loc.starts_with("//")) {
+        auto u = url::try_parse(fmt::format("{}:{}", base.scheme(), loc));
+        if (u) {
+            u->target = remove_dot_segments(u->target);
+        }
+        return u;
+    }
+    url u = base;
+    if (loc.empty()) {
+        return u;
+    }
+    if (loc.front() == '/') {
+        u.target = remove_dot_segments(loc);
+    } else if (loc.front() == '?') {
+        u.target = std::string(base.target.substr(0, base.target.find('?'))) + std::string(loc);
+    } else {
+        std::string_view dir = std::string_view(base.target).substr(0, base.target.find('?'));
+        dir = dir.substr(0, dir.rfind('/') + 1);
+        u.target = remove_dot_segments(std::string(dir) + std::string(loc));
+    }
+    return u;
+}
+
 future<std::unique_ptr<connection>> open_one(client_state& st, const url& u, net::socket_address addr,
                                              std::chrono::milliseconds timeout);
 
@@ -636,6 +723,52 @@ future<response> client::request(method m, url u, request_headers headers, reque
     auto st = state_;  // the client may go while this request runs
     ++st->stats.requests;
     auto limit = timeout.value_or(st->cfg.request_timeout);
+    for (unsigned redirects = 0;; ++redirects) {
+        auto r = co_await send_once(m, u, headers, body, limit);
+        auto s = r.status();
+        bool redirect = s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
+        auto location = r.header("location");
+        if (!redirect || !location || st->cfg.max_redirects == 0) {
+            co_return r;
+        }
+        bool keep_method = s == 307 || s == 308 || (m != method::post && s != 303) || m == method::head;
+        if (keep_method && std::holds_alternative<body_writer>(body)) {
+            co_return r;  // the body cannot be sent again
+        }
+        if (redirects == st->cfg.max_redirects) {
+            throw client_error(client_errc::too_many_redirects,
+                               fmt::format("{} redirects in a row, the last from {} to '{}'", redirects + 1,
+                                           u.to_string(), *location));
+        }
+        auto next = resolve_location(u, *location);
+        if (!next) {
+            throw client_error(client_errc::protocol,
+                               fmt::format("{} from {} redirects to '{}', not a URL", s, u.to_string(), *location));
+        }
+        // Free the connection: read what is left of a small body; a large one is dropped
+        // with its connection.
+        (void)co_await coroutine::as_future(r.content(64 * 1024));
+        if (next->https != u.https || next->host != u.host || next->port != u.port) {
+            std::erase_if(headers, [](const auto& h) {
+                return iequals(h.first, "authorization") || iequals(h.first, "cookie") ||
+                       iequals(h.first, "proxy-authorization");
+            });
+        }
+        if (!keep_method) {
+            m = method::get;
+            body = std::monostate{};
+            std::erase_if(headers, [](const auto& h) {
+                return iequals(h.first, "content-type") || iequals(h.first, "content-encoding");
+            });
+        }
+        u = std::move(*next);
+        ++st->stats.redirects;
+    }
+}
+
+future<response> client::send_once(method m, const url& u, const request_headers& headers, request_body& body,
+                                   std::chrono::milliseconds limit) {
+    auto st = state_;
     bool may_retry = idempotent(m) && !std::holds_alternative<body_writer>(body);
     for (int attempt_no = 0;; ++attempt_no) {
         bool retryable = false;

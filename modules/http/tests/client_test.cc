@@ -98,6 +98,23 @@ void client_routes(http::routes& r) {
         rep.close_connection();
         return make_ready_future<reply>(std::move(rep));
     });
+    // /go/{code}?to=LOCATION answers `code` with that Location, for GET and POST alike;
+    // /method tells the method and body a redirect arrived with.
+    auto go = [](request& req) -> future<reply> {
+        (void)co_await req.content(1 << 20);
+        auto code = static_cast<http::status_type>(std::stoi(std::string(req.param("code"))));
+        co_return reply::redirect(req.query_param("to").value_or("/"), code);
+    };
+    r.get("/go/{code}", go);
+    r.post("/go/{code}", go);
+    auto tell = [](request& req) -> future<reply> {
+        auto body = co_await req.content(1 << 20);
+        co_return reply::text(fmt::format("{} {} auth={}", http::to_string(req.method()), body,
+                                          req.header("authorization").value_or("-")));
+    };
+    r.get("/method", tell);
+    r.post("/method", tell);
+    r.get("/dir/sub/method", tell);
     r.get("/never", [](request&) -> future<reply> {
         co_await sleep(1500ms);  // "never" within the client's deadline; ends so stop() can
         co_return reply::text("late");
@@ -335,6 +352,68 @@ REEF_TEST_CASE("response bodies: chunked streamed, large byte for byte, HEAD and
         co_await r.discard();
         r = co_await c.get(base(addr) + "/");
         REQUIRE(co_await r.content() == "Hello, World!");
+        co_await c.close();
+    });
+}
+
+REEF_TEST_CASE("redirects: not followed by default, followed up to max_redirects, methods and bodies per code") {
+    co_await with_server({}, [](net::socket_address addr, sharded<http::server>&) -> future<> {
+        auto b = base(addr);
+        {
+            http::client c;  // max_redirects 0: the 3xx is the result
+            auto r = co_await c.get(b + "/go/302?to=/");
+            REQUIRE(r.status() == 302);
+            REQUIRE(r.header("location") == "/");
+            co_await r.discard();
+            REQUIRE(c.stats().redirects == 0);
+            co_await c.close();
+        }
+        http::client_config cfg;
+        cfg.max_redirects = 3;
+        http::client c(cfg);
+        // Absolute path, absolute URL, relative path with dot segments, a chain.
+        auto r = co_await c.get(b + "/go/301?to=/method");
+        REQUIRE(co_await r.content() == "GET  auth=-");
+        r = co_await c.get(b + "/go/302?to=" + b + "/method");
+        REQUIRE(co_await r.content() == "GET  auth=-");
+        r = co_await c.get(b + "/go/308?to=../dir/./sub/x/../method");  // /go/../dir/sub/method
+        REQUIRE(co_await r.content() == "GET  auth=-");
+        r = co_await c.get(b + "/go/302?to=/go/303%3Fto%3D/go/307%253Fto%253D/method");
+        REQUIRE(r.status() == 200);
+        REQUIRE(co_await r.content() == "GET  auth=-");
+        // POST: 301, 302 and 303 continue with a GET without the body; 307 and 308
+        // repeat the POST with its body.
+        for (int code : {301, 302, 303}) {
+            r = co_await c.post(b + fmt::format("/go/{}?to=/method", code), "payload");
+            REQUIRE(co_await r.content() == "GET  auth=-");
+        }
+        for (int code : {307, 308}) {
+            r = co_await c.post(b + fmt::format("/go/{}?to=/method", code), "payload");
+            REQUIRE(co_await r.content() == "POST payload auth=-");
+        }
+        // A writer body cannot be sent again: the 307 is the result.
+        http::body_writer w = [](output_stream<char>& out) { return out.write("streamed"); };
+        r = co_await c.request(http::method::post, b + "/go/307?to=/method", {}, std::move(w));
+        REQUIRE(r.status() == 307);
+        co_await r.discard();
+        // Same host: Authorization goes along.
+        r = co_await c.request(http::method::get, b + "/go/302?to=/method", {{"Authorization", "Bearer x"}});
+        REQUIRE(co_await r.content() == "GET  auth=Bearer x");
+        // Another host name (the same server, as "localhost"): it does not.
+        auto other = fmt::format("http://localhost:{}/method", addr.port());
+        r = co_await c.request(http::method::get, b + "/go/302?to=" + other, {{"Authorization", "Bearer x"}});
+        REQUIRE(co_await r.content() == "GET  auth=-");
+        auto redirects_so_far = c.stats().redirects;
+        REQUIRE(redirects_so_far >= 11);
+        // A loop ends with too_many_redirects after max_redirects hops.
+        auto e = co_await error_of(c.get(b + "/go/302?to=/go/302%3Fto%3D/go/302%253Fto%253D/go/302%25253Fto%25253D/"));
+        REQUIRE(e);
+        REQUIRE(e->reason() == http::client_errc::too_many_redirects);
+        REQUIRE(c.stats().redirects == redirects_so_far + 3);
+        // A Location that is not a URL fails with protocol.
+        e = co_await error_of(c.get(b + "/go/302?to=ftp://example.org/"));
+        REQUIRE(e);
+        REQUIRE(e->reason() == http::client_errc::protocol);
         co_await c.close();
     });
 }

@@ -41,7 +41,8 @@ enum class client_errc : std::uint8_t {
     connection_closed,   ///< the server closed or reset the connection before the response ended
     malformed_response,  ///< the response parser refused the response (parse_status() tells which rule)
     too_large,           ///< the body passed the limit given to content()
-    protocol,            ///< a response the client does not handle (a 101 upgrade)
+    protocol,            ///< a response the client does not handle (a 101 upgrade, a redirect to a bad Location)
+    too_many_redirects,  ///< more redirects than client_config::max_redirects in a row
 };
 
 /// The reason as a word ("timeout", "connection refused", ...).
@@ -112,6 +113,13 @@ struct client_config {
     net::tls::verification verify = net::tls::verification::on;
     /// Sent as User-Agent unless empty or the request has its own.
     std::string user_agent = "reef";
+    /// Redirects (301, 302, 303, 307, 308 with a Location) followed per request before
+    /// failing with client_errc::too_many_redirects; 0 (the default): none, the 3xx
+    /// response is the result. 303, and 301/302 after a POST, continue with a GET
+    /// without the body; 307 and 308 repeat the method and the body (a writer body
+    /// cannot be repeated: the 3xx response is then the result). Authorization, Cookie
+    /// and Proxy-Authorization are dropped when the scheme, host or port changes.
+    unsigned max_redirects = 0;
 };
 
 /// Counters of one client (its shard).
@@ -121,6 +129,7 @@ struct client_stats {
     std::uint64_t connections_reused = 0;   ///< requests sent on a pooled connection
     std::uint64_t retries = 0;              ///< requests retried on a fresh connection
     std::uint64_t tls_resumed = 0;          ///< HTTPS connections that resumed an earlier TLS session
+    std::uint64_t redirects = 0;            ///< redirects followed
 };
 
 namespace detail_client {
@@ -178,8 +187,9 @@ public:
     ~client();
 
     /// Sends a request and resolves with the response once its head has arrived (the
-    /// body is then read through the response). `timeout` overrides the config's request
-    /// deadline. An idempotent method (GET, HEAD, PUT, DELETE, OPTIONS, TRACE) whose
+    /// body is then read through the response), following redirects as
+    /// client_config::max_redirects says. `timeout` overrides the config's request
+    /// deadline (for each request of a redirect chain). An idempotent method (GET, HEAD, PUT, DELETE, OPTIONS, TRACE) whose
     /// pooled connection turns out closed by the server before any response byte is
     /// retried once on a fresh connection (not with a writer body). Fails with client_error.
     future<response> request(method m, url u, request_headers headers = {}, request_body body = {},
@@ -202,6 +212,8 @@ public:
 private:
     future<response> attempt(method m, const url& u, const request_headers& headers, request_body& body,
                              std::chrono::milliseconds timeout, bool fresh, bool& retryable);
+    future<response> send_once(method m, const url& u, const request_headers& headers, request_body& body,
+                               std::chrono::milliseconds timeout);
     std::shared_ptr<detail_client::client_state> state_;
 };
 
