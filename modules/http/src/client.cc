@@ -16,7 +16,10 @@
 #include <reef/core/data_source.hh>
 #include <reef/net/default_stack.hh>
 #include <reef/net/dns.hh>
+#include <reef/core/abort_source.hh>
+#include <reef/core/when_any.hh>
 #include <reef/reactor/clock.hh>
+#include <reef/reactor/sleep.hh>
 #include <reef/reactor/timer.hh>
 
 namespace reef::http {
@@ -188,6 +191,7 @@ struct connection {
     bool timed_out = false;
     bool received = false;  // a byte of the current response came
     bool eof = false;       // the server's end of stream was fed to the parser
+    bool unusable = false;  // a declared body was not sent: never pooled again
 
     connection(net::connected_socket s, const parser_limits& limits, std::string k)
         : sock(std::move(s)), in(sock.input()), out(sock.output()), parser(limits), key(std::move(k)) {
@@ -279,7 +283,7 @@ struct client_state {
                 tls_sessions[c->key] = std::move(*d);
             }
         }
-        if (closed || c->timed_out || !c->parser.keep_alive() || c->parser.buffered() != 0 ||
+        if (closed || c->timed_out || c->unusable || !c->parser.keep_alive() || c->parser.buffered() != 0 ||
             cfg.max_idle_per_host == 0) {
             return;  // destroying it closes the socket
         }
@@ -827,9 +831,18 @@ future<response> client::attempt(method m, const url& u, const request_headers& 
         }
         head += fmt::format("{}: {}\r\n", n, v);
     }
+    // Expect: 100-continue: the head alone first, the body once the server agrees.
+    bool expect_continue = false;
+    if (!std::holds_alternative<std::monostate>(body)) {
+        for (const auto& [n, v] : headers) {
+            expect_continue = expect_continue || (iequals(n, "expect") && iequals(v, "100-continue"));
+        }
+    }
     if (auto* s = std::get_if<std::string>(&body)) {
         head += fmt::format("Content-Length: {}\r\n\r\n", s->size());
-        head += *s;
+        if (!expect_continue) {
+            head += *s;
+        }
     } else if (auto* bufs = std::get_if<std::vector<temporary_buffer<char>>>(&body)) {
         std::size_t n = 0;
         for (const auto& b : *bufs) {
@@ -845,9 +858,10 @@ future<response> client::attempt(method m, const url& u, const request_headers& 
         head += "\r\n";
     }
 
-    auto send = [&]() -> future<> {
-        co_await c->out.write(head);
-        if (auto* bufs = std::get_if<std::vector<temporary_buffer<char>>>(&body)) {
+    auto send_body = [&]() -> future<> {
+        if (auto* s = std::get_if<std::string>(&body); s && expect_continue) {
+            co_await c->out.write(*s);
+        } else if (auto* bufs = std::get_if<std::vector<temporary_buffer<char>>>(&body)) {
             for (auto& b : *bufs) {
                 co_await c->out.write(b.share());
             }
@@ -858,24 +872,86 @@ future<response> client::attempt(method m, const url& u, const request_headers& 
         }
         co_await c->out.flush();
     };
-    auto sent = co_await coroutine::as_future(send());
-    if (sent.failed()) {
-        auto ep = sent.get_exception();
-        try {
-            std::rethrow_exception(ep);
-        } catch (const std::system_error& e) {
-            retryable = reused && !c->timed_out && is_reset(e);
-        } catch (...) {
+    auto check_sent = [&](future<> sent) {
+        if (sent.failed()) {
+            auto ep = sent.get_exception();
+            try {
+                std::rethrow_exception(ep);
+            } catch (const std::system_error& e) {
+                retryable = reused && !c->timed_out && is_reset(e);
+            } catch (...) {
+            }
+            rethrow_io(*c, ep, "sending the request");
         }
-        rethrow_io(*c, ep, "sending the request");
+    };
+    // A parser event the wait for 100 (Continue) took and the loop below must see, and a
+    // read it left running.
+    std::optional<parse_event> carried;
+    std::optional<future<>> pending_read;
+    if (!expect_continue) {
+        check_sent(co_await coroutine::as_future([&]() -> future<> {
+            co_await c->out.write(head);
+            co_await send_body();
+        }()));
+    } else {
+        check_sent(co_await coroutine::as_future([&]() -> future<> {
+            co_await c->out.write(head);
+            co_await c->out.flush();
+        }()));
+        // Wait for a 1xx (send the body), a final response (do not), or the timeout (send).
+        bool send_it = true;
+        auto give_up = steady_clock_type::now() + st->cfg.expect_continue_timeout;
+        for (;;) {
+            parse_event ev = c->parser.next();
+            if (ev == parse_event::need_more) {
+                auto left = give_up - steady_clock_type::now();
+                if (left <= steady_clock_type::duration::zero()) {
+                    break;
+                }
+                abort_source as;
+                auto w = co_await when_any(read_more(*c), sleep_abortable(left, as));
+                auto& rf = std::get<0>(w.futures);
+                if (w.index == 1) {
+                    std::get<1>(w.futures).ignore_ready_future();
+                    pending_read.emplace(std::move(rf));  // no answer in time: send the body
+                    break;
+                }
+                as.request_abort();
+                (void)std::move(std::get<1>(w.futures)).then_wrapped([](future<> f) { f.ignore_ready_future(); });
+                if (rf.failed()) {
+                    pending_read.emplace(std::move(rf));  // the loop below reports it
+                    send_it = false;
+                    break;
+                }
+                rf.ignore_ready_future();  // read into the parser
+                continue;
+            }
+            carried = ev;
+            auto status = c->parser.status();
+            send_it = ev == parse_event::head_done && status >= 100 && status < 200 && status != 101;
+            break;
+        }
+        if (send_it) {
+            auto sent = co_await coroutine::as_future(send_body());
+            if (sent.failed() && pending_read) {
+                // The read still uses the connection: end it before the connection goes.
+                c->sock.shutdown_input();
+                auto r = co_await coroutine::as_future(std::move(*std::exchange(pending_read, std::nullopt)));
+                r.ignore_ready_future();
+            }
+            check_sent(std::move(sent));
+        } else {
+            c->unusable = true;  // the server may still wait for the declared body
+        }
     }
 
     // The head of the final response (1xx interim responses are skipped).
     bool interim = false;
     for (;;) {
-        parse_event ev = c->parser.next();
+        parse_event ev = carried ? *std::exchange(carried, std::nullopt) : c->parser.next();
         if (ev == parse_event::need_more) {
-            auto r = co_await coroutine::as_future(read_more(*c));
+            auto r = co_await coroutine::as_future(pending_read ? std::move(*std::exchange(pending_read, std::nullopt))
+                                                                : read_more(*c));
             if (r.failed()) {
                 auto ep = r.get_exception();
                 try {

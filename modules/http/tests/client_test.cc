@@ -115,6 +115,7 @@ void client_routes(http::routes& r) {
     r.get("/method", tell);
     r.post("/method", tell);
     r.get("/dir/sub/method", tell);
+    r.post("/reject", [](request&) { return make_ready_future<reply>(reply::error(http::status_type::payload_too_large)); });
     r.get("/never", [](request&) -> future<reply> {
         co_await sleep(1500ms);  // "never" within the client's deadline; ends so stop() can
         co_return reply::text("late");
@@ -416,6 +417,68 @@ REEF_TEST_CASE("redirects: not followed by default, followed up to max_redirects
         REQUIRE(e->reason() == http::client_errc::protocol);
         co_await c.close();
     });
+}
+
+REEF_TEST_CASE("Expect: 100-continue: the body follows a 100, is not sent after a final answer, or goes after the timeout") {
+    co_await with_server({}, [](net::socket_address addr, sharded<http::server>& servers) -> future<> {
+        auto b = base(addr);
+        http::client_config cfg;
+        cfg.expect_continue_timeout = 20s;  // a missing 100 would show as a 20 s test
+        http::client c(cfg);
+        http::request_headers expect{{"Expect", "100-continue"}};
+        // The Reef server sends 100 when the handler reads the body.
+        auto r = co_await c.request(http::method::post, b + "/echo", expect, std::string(pattern(200000)));
+        REQUIRE(r.status() == 200);
+        REQUIRE(same(co_await r.content(), pattern(200000)));
+        http::body_writer w = [](output_stream<char>& out) { return out.write(std::string(pattern(5000, 2))); };
+        r = co_await c.request(http::method::put, b + "/echo", expect, std::move(w));
+        REQUIRE(same(co_await r.content(), pattern(5000, 2)));
+        REQUIRE(c.stats().connections_opened == 1);
+        // A handler that answers without reading: the final response is the result, the
+        // body is never sent, and the connection is not pooled.
+        r = co_await c.request(http::method::post, b + "/reject", expect, std::string(1 << 20, 'x'));
+        REQUIRE(r.status() == 413);
+        co_await r.discard();
+        r = co_await c.get(b + "/");
+        REQUIRE(co_await r.content() == "Hello, World!");
+        REQUIRE(c.stats().connections_opened == 2);
+        REQUIRE(co_await total(servers, &http::server_stats::requests) == 4);
+        co_await c.close();
+    });
+    // A server that never sends 100: the body goes after expect_continue_timeout.
+    auto s = net::listen(loopback());
+    auto served = [&]() -> future<std::string> {
+        auto ar = co_await s.accept();
+        auto in = ar.connection.input();
+        auto out = ar.connection.output();
+        std::string got;
+        while (got.find("\r\n\r\n") == std::string::npos) {
+            auto buf = co_await in.read();
+            if (buf.empty()) {
+                co_return "(closed)";
+            }
+            got.append(buf.get(), buf.size());
+        }
+        auto body = got.substr(got.find("\r\n\r\n") + 4);
+        while (body.size() < 6) {
+            auto buf = co_await in.read();
+            if (buf.empty()) {
+                co_return "(closed)";
+            }
+            body.append(buf.get(), buf.size());
+        }
+        co_await out.write(fmt::format("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{}", body.size(), body));
+        co_await out.close();
+        co_return body;
+    }();
+    http::client_config cfg;
+    cfg.expect_continue_timeout = 100ms;
+    http::client c(cfg);
+    auto r = co_await c.request(http::method::post, fmt::format("http://127.0.0.1:{}/", s.local_address().port()),
+                                {{"Expect", "100-continue"}}, std::string("abcdef"));
+    REQUIRE(co_await r.content() == "abcdef");
+    REQUIRE(co_await std::move(served) == "abcdef");
+    co_await c.close();
 }
 
 REEF_TEST_CASE("a request past its deadline fails with timeout; a closed port with connection refused") {

@@ -120,6 +120,11 @@ struct client_config {
     /// cannot be repeated: the 3xx response is then the result). Authorization, Cookie
     /// and Proxy-Authorization are dropped when the scheme, host or port changes.
     unsigned max_redirects = 0;
+    /// A request with a body and `Expect: 100-continue` among its headers sends its head
+    /// first and its body only after a 100 (Continue), or after this long without an
+    /// answer. A final response that comes first is the result and the body is not sent
+    /// (the connection is then closed, not pooled).
+    std::chrono::milliseconds expect_continue_timeout{1000};
 };
 
 /// Counters of one client (its shard).
