@@ -88,9 +88,25 @@ public:
     /// True when tasks are queued in any group.
     bool have_tasks() const noexcept { return active_groups_ != 0; }
 
-    /// Makes sure the task-quota timer runs before a poller runs application code
-    /// inline (smp messages): the timer is otherwise armed only when tasks are queued.
-    void arm_quota_for_inline_work() noexcept { arm_quota_timer(true); }
+    /// Brackets application code a poller runs inline (smp messages): the quota timer
+    /// runs (it is otherwise armed only when tasks are queued) and its ticks count the
+    /// code as a batch of tasks.
+    void begin_inline_work() noexcept {
+        start_quota_timer();
+        in_batch_.store(true, std::memory_order_relaxed);
+    }
+    void end_inline_work() noexcept { in_batch_.store(false, std::memory_order_relaxed); }
+
+    /// Signal context (the quota tick, on this thread): notes whether the tick found a
+    /// batch of tasks running.
+    void on_quota_tick() noexcept {
+        preempt.tail.fetch_add(1, std::memory_order_relaxed);
+        if (in_batch_.load(std::memory_order_relaxed)) {
+            tick_in_batch_.store(true, std::memory_order_relaxed);
+        } else {
+            tick_outside_batch_.store(true, std::memory_order_relaxed);
+        }
+    }
 
     /// CPU time (ns of wall time while running tasks) used by group `id` so far.
     std::uint64_t group_runtime_ns(unsigned id) const noexcept { return groups_[id].runtime_ns; }
@@ -120,7 +136,13 @@ private:
     bool poll_once();
     void idle();
     void mark_active(unsigned id) noexcept;
-    void arm_quota_timer(bool on) noexcept;
+
+    // The task-quota timer: off, ticking every 8 quotas (relaxed), or every quota
+    // (strict). See reactor.cc.
+    enum class quota_mode : std::uint8_t { off, relaxed, strict };
+    void set_quota_mode(quota_mode m) noexcept;
+    void start_quota_timer() noexcept;
+    void stop_quota_timer() noexcept { set_quota_mode(quota_mode::off); }
 
     unsigned shard_;
     reactor_config cfg_;
@@ -131,7 +153,13 @@ private:
     std::uint64_t min_vruntime_ = 0;
     std::atomic<bool> stop_{false};
     std::atomic<bool> sleeping_{false};
-    bool quota_timer_armed_ = false;
+    quota_mode quota_mode_ = quota_mode::off;
+    bool strict_wanted_ = false;  // a batch ran past the quota: tick every quota
+    // Written by the loop and read by the tick's handler, or the other way round; the
+    // same thread, so relaxed atomics are enough.
+    std::atomic<bool> in_batch_{false};
+    std::atomic<bool> tick_in_batch_{false};
+    std::atomic<bool> tick_outside_batch_{false};
     void* quota_timer_ = nullptr;  // timer_t; 0 is a valid id, hence the flag below
     bool has_quota_timer_ = false;
     reactor_stats stats_;

@@ -136,18 +136,18 @@ public:
             auto& in = g_smp->pair(peer, self_);   // we receive requests, send responses
             flush(out.pending_requests, out.requests, peer);
             for (std::size_t n; (n = in.requests.pop(batch, 64)) != 0;) {
-                if (!work) {
-                    // The requests run here, not as tasks: under the quota all the same.
-                    g_smp->reactors[self_]->arm_quota_for_inline_work();
-                }
                 work = true;
-                g_smp->reactors[self_]->stats().smp_messages_received += n;
+                auto& r = *g_smp->reactors[self_];
+                r.stats().smp_messages_received += n;
+                // The requests run here, not as tasks: under the quota all the same.
+                r.begin_inline_work();
                 for (std::size_t i = 0; i < n; ++i) {
                     auto saved = tl_current_group;
                     tl_current_group = batch[i]->group;
                     batch[i]->run_on_target();
                     tl_current_group = saved;
                 }
+                r.end_inline_work();
             }
             for (std::size_t n; (n = out.responses.pop(batch, 64)) != 0;) {
                 work = true;

@@ -1,6 +1,7 @@
 #include <reef/testing/test_case.hh>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 #include <vector>
@@ -48,6 +49,29 @@ REEF_TEST_CASE("a busy coroutine is asked to yield once its task quota is spent"
     REQUIRE(waited < std::chrono::milliseconds(200));
     co_await coroutine::maybe_yield();
     co_return;
+}
+
+REEF_TEST_CASE("a coroutine that keeps the CPU busy is preempted about every quota once it has run long") {
+    // The first preemption may take up to 8 quotas (the timer ticks slowly while batches
+    // are short); from then on the quota holds. Median of the gaps between yields.
+    std::vector<std::chrono::steady_clock::duration> gaps;
+    auto last = std::chrono::steady_clock::now();
+    auto deadline = last + std::chrono::seconds(10);
+    while (gaps.size() < 41 && std::chrono::steady_clock::now() < deadline) {
+        while (!need_preempt() && std::chrono::steady_clock::now() < deadline) {
+        }
+        co_await coroutine::maybe_yield();
+        auto now = std::chrono::steady_clock::now();
+        gaps.push_back(now - last);
+        last = now;
+    }
+    REQUIRE(gaps.size() == 41);
+    gaps.erase(gaps.begin());  // the first may be long
+    std::sort(gaps.begin(), gaps.end());
+    auto median = gaps[gaps.size() / 2];
+    INFO("median gap " << std::chrono::duration_cast<std::chrono::microseconds>(median).count() << " us");
+    // 0.5 ms by default; the slow tick would be 4 ms.
+    REQUIRE(median < std::chrono::microseconds(2500));
 }
 
 TEST_CASE("an unknown backend is refused with the list of compiled ones") {
