@@ -5,7 +5,11 @@
 // handler for the method.
 #include <reef/http/routes.hh>
 
+#include <cstring>
 #include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <absl/container/flat_hash_map.h>
 #include <fmt/core.h>
@@ -67,6 +71,11 @@ struct captures {
 
 struct routes::node {
     absl::flat_hash_map<std::string, std::unique_ptr<node>> literals;
+    // The same children while there are few of them (up to few_max): comparing a
+    // handful of short strings costs less than hashing the segment, and most nodes of a
+    // server's routes have a few fixed children. Empty once there are more.
+    static constexpr std::size_t few_max = 8;
+    std::vector<std::pair<std::string, node*>> few;
     std::unique_ptr<node> param;
     std::unique_ptr<endpoint> here;      // routes whose pattern ends at this node
     std::unique_ptr<endpoint> wildcard;  // routes whose pattern ends with `*` here
@@ -153,7 +162,16 @@ endpoint* match(routes::node& n, std::string_view rest, method m, captures& c, e
         }
         return match(child, rest.substr(slash + 1), m, c, seen, seen_c);
     };
-    if (!n.literals.empty()) {
+    if (!n.few.empty()) {
+        for (auto& [text, child] : n.few) {
+            if (text.size() == seg.size() && std::memcmp(text.data(), seg.data(), seg.size()) == 0) {
+                if (auto* e = descend(*child)) {
+                    return e;
+                }
+                break;
+            }
+        }
+    } else if (!n.literals.empty()) {
         if (auto it = n.literals.find(absl::string_view(seg.data(), seg.size())); it != n.literals.end()) {
             if (auto* e = descend(*it->second)) {
                 return e;
@@ -219,6 +237,13 @@ endpoint& endpoint_for(routes::node& root, std::string_view pattern) {
         }
         if (!*child) {
             *child = std::make_unique<routes::node>();
+            if (seg.k == kind::literal) {
+                if (n->literals.size() <= routes::node::few_max) {
+                    n->few.emplace_back(std::string(seg.text), child->get());
+                } else {
+                    n->few.clear();
+                }
+            }
         }
         n = child->get();
         if (last) {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <fmt/core.h>
@@ -285,6 +286,35 @@ REEF_TEST_CASE("routing: parameters, wildcard, query, 404 and 405 with Allow") {
         REQUIRE(r.keep_alive);
         co_await c.close();
     });
+}
+
+TEST_CASE("routing finds literal children whether a node has a few of them or many") {
+    for (int count : {1, 3, 8, 9, 20}) {
+        INFO(count << " literal children");
+        http::routes r;
+        auto h = [](http::request&) { return make_ready_future<http::reply>(http::reply::text("x")); };
+        for (int i = 0; i < count; ++i) {
+            r.get(fmt::format("/lit/n{}", i), h);
+        }
+        r.get("/lit/{p}", h);
+        std::set<http::handler*> seen;
+        for (int i = 0; i < count; ++i) {
+            auto path = fmt::format("/lit/n{}", i);
+            auto m = r.find(http::method::get, path);
+            REQUIRE(m.target);
+            REQUIRE(r.find(http::method::get, path).target == m.target);
+            seen.insert(m.target);
+        }
+        REQUIRE(seen.size() == std::size_t(count));
+        auto p = r.find(http::method::get, "/lit/other");
+        REQUIRE(p.target);
+        REQUIRE(seen.count(p.target) == 0);
+        // Prefixes and extensions of a literal are not that literal: the parameter.
+        REQUIRE(r.find(http::method::get, "/lit/n").target == p.target);
+        REQUIRE(r.find(http::method::get, "/lit/n0x").target == p.target);
+        REQUIRE(r.find(http::method::post, "/lit/n0").status == http::status_type::method_not_allowed);
+        REQUIRE(r.find(http::method::get, "/lit").target == nullptr);
+    }
 }
 
 REEF_TEST_CASE("a chunked upload reaches the handler decoded") {
