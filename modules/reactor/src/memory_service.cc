@@ -19,6 +19,7 @@
 #include <reef/alloc/memory.hh>
 #include <reef/reactor/log.hh>
 #include <reef/reactor/metrics.hh>
+#include <reef/reactor/timer.hh>
 
 #include "reactor_impl.hh"
 
@@ -38,6 +39,10 @@ constexpr std::size_t mib = std::size_t{1} << 20;
 constexpr std::size_t gib = std::size_t{1} << 30;
 /// The least memory a shard may be given: its reactor, rings and services need it.
 constexpr std::size_t min_shard_memory = 8 * mib;
+/// A shard that has allocated nothing for this long since it last went to sleep gives
+/// its free memory back: class caches to their spans, spare spans dropped, free pages
+/// returned to the kernel (memory::release_free_memory()).
+constexpr auto idle_release_after = std::chrono::seconds(1);
 
 // What run_shards() decided for this run; written on the calling thread before the shard
 // threads start (thread creation orders it before their reads).
@@ -82,23 +87,25 @@ std::vector<int> numa_nodes_of(const std::vector<unsigned>& cpus) {
 
 class memory_poller final : public poller {
 public:
+    explicit memory_poller(class memory_service& s) noexcept : service_(s) {}
     // Frees this shard queued for other owners go out on every poll, so their memory is
     // usable again without waiting for a full batch; frees sent here are applied.
     bool poll() override {
         memory::flush_remote_frees();
         return memory::drain_remote_frees() > 0;
     }
-    bool try_enter_sleep() override {
-        memory::flush_remote_frees();
-        return true;
-    }
+    bool try_enter_sleep() override;
+
+private:
+    class memory_service& service_;
 };
 
 }  // namespace
 
 class memory_service {
 public:
-    explicit memory_service(reactor_impl& r) : r_(r) {
+    explicit memory_service(reactor_impl& r) : r_(r), poller_(*this) {
+        idle_timer_.set_callback([this] { on_idle_timer(); });
         r_.add_poller(&poller_);
         using metrics::label_set;
         auto gauge = [&](const char* name, std::size_t memory::statistics::*field, const char* help) {
@@ -123,6 +130,26 @@ public:
                 "Blocks mapped directly from the kernel (above the huge threshold)");
         counter("memory_large_allocation_reports", &memory::statistics::large_allocation_reports,
                 "Allocations reported above --large-allocation-warning-threshold");
+        regs_.push_back(metrics::make_counter(
+            "memory_idle_releases", [this] { return double(idle_releases_); },
+            "Times the shard, idle for a second, gave its free memory back to the kernel", label_set{}));
+        regs_.push_back(metrics::make_counter(
+            "memory_idle_released_bytes", [this] { return double(idle_released_bytes_); },
+            "Bytes of free pages the shard gave back to the kernel when idle", label_set{}));
+    }
+
+    // The shard is about to sleep: unless it has allocated nothing since the last
+    // release, check again in a second whether it stayed idle.
+    void on_sleep() {
+        if (idle_timer_.armed()) {
+            return;
+        }
+        auto allocs = memory::stats().allocations;
+        if (allocs == released_at_) {
+            return;  // nothing to give back that was not given already
+        }
+        armed_at_ = allocs;
+        idle_timer_.arm(idle_release_after);
     }
     ~memory_service() {
         regs_.clear();
@@ -132,10 +159,35 @@ public:
     memory_service& operator=(const memory_service&) = delete;
 
 private:
+    void on_idle_timer() noexcept {
+        auto allocs = memory::stats().allocations;
+        if (allocs != armed_at_) {
+            return;  // the shard worked meanwhile: its next sleep arms the timer again
+        }
+        idle_released_bytes_ += memory::release_free_memory();
+        ++idle_releases_;
+        released_at_ = memory::stats().allocations;
+    }
+
     reactor_impl& r_;
     memory_poller poller_;
+    timer<> idle_timer_;
+    std::uint64_t armed_at_ = 0;                   // allocations when the timer was armed
+    std::uint64_t released_at_ = ~std::uint64_t(0); // allocations at the last idle release
+    std::uint64_t idle_releases_ = 0;
+    std::uint64_t idle_released_bytes_ = 0;
     std::vector<metrics::registration> regs_;
 };
+
+namespace {
+
+bool memory_poller::try_enter_sleep() {
+    memory::flush_remote_frees();
+    service_.on_sleep();
+    return true;
+}
+
+}  // namespace
 
 bool reef_allocator_enabled() noexcept {
     return reef_allocator;

@@ -5,7 +5,10 @@
 // system allocator and the shards bind nothing: the checks say which mode they expect.
 #include <reef/alloc/memory.hh>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -122,6 +125,63 @@ REEF_TEST_CASE("the memory metrics are exported per shard") {
     bool has_counter = text.find("memory_cross_shard_frees{shard=\"0\"}") != std::string::npos;
     CHECK(has_metric == reef_mode);
     CHECK(has_counter == reef_mode);
+}
+
+namespace {
+
+// Resident bytes of this process (/proc/self/statm).
+std::size_t resident_bytes() {
+    std::FILE* f = std::fopen("/proc/self/statm", "r");
+    REQUIRE(f);
+    unsigned long size = 0, resident = 0;
+    REQUIRE(std::fscanf(f, "%lu %lu", &size, &resident) == 2);
+    std::fclose(f);
+    return resident * std::size_t(::sysconf(_SC_PAGESIZE));
+}
+
+// The value of `name{shard="0"}` in the Prometheus text of every shard's metrics.
+future<double> shard0_metric(const std::string& name) {
+    auto text = metrics::format_prometheus(co_await metrics::collect_all());
+    auto key = name + "{shard=\"0\"} ";
+    auto at = text.find(key);
+    co_return at == std::string::npos ? -1.0 : std::stod(text.substr(at + key.size()));
+}
+
+} // namespace
+
+REEF_TEST_CASE("a shard idle for a second gives its free memory back to the kernel") {
+    if (!reef_mode) {
+        co_return;  // the system allocator keeps its own policy
+    }
+    auto releases_before = co_await shard0_metric("memory_idle_releases");
+    REQUIRE(releases_before >= 0);
+    constexpr std::size_t block = 16 << 10, count = 2048;  // 32 MiB
+    std::size_t live;
+    {
+        std::vector<char*> blocks;
+        blocks.reserve(count);
+        for (std::size_t i = 0; i < count; ++i) {
+            blocks.push_back(keep(static_cast<char*>(std::malloc(block))));
+            REQUIRE(blocks.back());
+            std::memset(blocks.back(), 1, block);
+        }
+        live = resident_bytes();
+        for (char* p : blocks) {
+            std::free(p);
+        }
+    }
+    // Nothing allocates on this shard while it sleeps: after a second its idle timer
+    // gives the freed pages back.
+    co_await sleep(2500ms);
+    auto after = resident_bytes();
+    INFO("resident with the blocks " << (live >> 20) << " MiB, after the idle release " << (after >> 20) << " MiB");
+    CHECK(after + (count * block) / 2 < live);
+    CHECK(co_await shard0_metric("memory_idle_releases") > releases_before);
+    CHECK(co_await shard0_metric("memory_idle_released_bytes") > 0);
+    // And the shard allocates as before.
+    void* p = keep(std::malloc(block));
+    REQUIRE(p);
+    std::free(p);
 }
 
 REEF_TEST_CASE("a thread that is not a shard allocates from the system and may free shard blocks") {
