@@ -751,7 +751,8 @@ future<response> client::request(method m, url u, request_headers headers, reque
         }
         // Free the connection: read what is left of a small body; a large one is dropped
         // with its connection.
-        (void)co_await coroutine::as_future(r.content(64 * 1024));
+        auto drained = co_await coroutine::as_future(r.content(64 * 1024));
+        drained.ignore_ready_future();  // a failure only costs the connection
         if (next->https != u.https || next->host != u.host || next->port != u.port) {
             std::erase_if(headers, [](const auto& h) {
                 return iequals(h.first, "authorization") || iequals(h.first, "cookie") ||
@@ -858,16 +859,24 @@ future<response> client::attempt(method m, const url& u, const request_headers& 
         head += "\r\n";
     }
 
-    auto send_body = [&]() -> future<> {
-        if (auto* s = std::get_if<std::string>(&body); s && expect_continue) {
-            co_await c->out.write(*s);
-        } else if (auto* bufs = std::get_if<std::vector<temporary_buffer<char>>>(&body)) {
+    // Writes the head, the body or both, then flushes. A string body is part of the head
+    // unless the server is asked for a 100 (Continue) first.
+    auto send = [&](bool with_head, bool with_body) -> future<> {
+        if (with_head) {
+            co_await c->out.write(head);
+        }
+        auto* str = std::get_if<std::string>(&body);
+        auto* bufs = std::get_if<std::vector<temporary_buffer<char>>>(&body);
+        auto* writer = std::get_if<body_writer>(&body);
+        if (with_body && str && expect_continue) {
+            co_await c->out.write(*str);
+        } else if (with_body && bufs) {
             for (auto& b : *bufs) {
                 co_await c->out.write(b.share());
             }
-        } else if (auto* w = std::get_if<body_writer>(&body)) {
+        } else if (with_body && writer) {
             output_stream<char> chunks(data_sink(std::make_unique<chunked_sink>(c->out)), 8192);
-            co_await (*w)(chunks);
+            co_await (*writer)(chunks);
             co_await chunks.close();
         }
         co_await c->out.flush();
@@ -889,15 +898,9 @@ future<response> client::attempt(method m, const url& u, const request_headers& 
     std::optional<parse_event> carried;
     std::optional<future<>> pending_read;
     if (!expect_continue) {
-        check_sent(co_await coroutine::as_future([&]() -> future<> {
-            co_await c->out.write(head);
-            co_await send_body();
-        }()));
+        check_sent(co_await coroutine::as_future(send(true, true)));
     } else {
-        check_sent(co_await coroutine::as_future([&]() -> future<> {
-            co_await c->out.write(head);
-            co_await c->out.flush();
-        }()));
+        check_sent(co_await coroutine::as_future(send(true, false)));
         // Wait for a 1xx (send the body), a final response (do not), or the timeout (send).
         bool send_it = true;
         auto give_up = steady_clock_type::now() + st->cfg.expect_continue_timeout;
@@ -932,7 +935,7 @@ future<response> client::attempt(method m, const url& u, const request_headers& 
             break;
         }
         if (send_it) {
-            auto sent = co_await coroutine::as_future(send_body());
+            auto sent = co_await coroutine::as_future(send(false, true));
             if (sent.failed() && pending_read) {
                 // The read still uses the connection: end it before the connection goes.
                 c->sock.shutdown_input();

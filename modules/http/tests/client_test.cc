@@ -29,6 +29,7 @@
 #include <reef/net/default_stack.hh>
 #include <reef/net/tls.hh>
 
+#include "server_fixture.hh"
 #include "test_cert.hh"
 #include <reef/reactor/sharded.hh>
 #include <reef/reactor/sleep.hh>
@@ -40,12 +41,10 @@ using namespace reef;
 using namespace std::chrono_literals;
 using http::reply;
 using http::request;
+using http_test::loopback;
+using http_test::total;
 
 namespace {
-
-net::socket_address loopback() {
-    return net::socket_address(net::inet_address::loopback_ipv4(), 0);
-}
 
 // Deterministic bytes of a test body (not periodic over short spans).
 std::string pattern(std::size_t n, unsigned seed = 1) {
@@ -124,21 +123,7 @@ void client_routes(http::routes& r) {
 
 template <typename Fn>
 future<> with_server(http::server_config cfg, Fn fn, const net::tls::server_credentials* tls = nullptr) {
-    sharded<http::server> servers;
-    co_await servers.start(cfg);
-    co_await servers.invoke_on_all([](http::server& s) { client_routes(s.router()); });
-    auto addr = tls ? co_await http::listen_on_all_shards(servers, loopback(), *tls)
-                    : co_await http::listen_on_all_shards(servers, loopback());
-    auto r = co_await coroutine::as_future(futurize_invoke(fn, addr, servers));
-    co_await servers.stop();
-    if (r.failed()) {
-        std::rethrow_exception(r.get_exception());
-    }
-}
-
-future<std::uint64_t> total(sharded<http::server>& servers, std::uint64_t http::server_stats::*field) {
-    return servers.map_reduce0([field](http::server& s) { return s.stats().*field; }, std::uint64_t(0),
-                               std::plus<>());
+    return http_test::with_server_routes(std::move(cfg), &client_routes, std::move(fn), tls);
 }
 
 std::string base(net::socket_address addr, bool https = false) {

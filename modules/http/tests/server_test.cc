@@ -25,6 +25,7 @@
 #include <reef/testing/test_case.hh>
 
 #include "http_test_client.hh"
+#include "server_fixture.hh"
 #include "test_cert.hh"
 
 using namespace reef;
@@ -32,12 +33,10 @@ using namespace std::chrono_literals;
 using http::reply;
 using http::request;
 using http_test::client;
+using http_test::loopback;
+using http_test::total;
 
 namespace {
-
-net::socket_address loopback() {
-    return net::socket_address(net::inet_address::loopback_ipv4(), 0);
-}
 
 // Byte i of the big test file.
 char big_byte(std::size_t i) {
@@ -155,22 +154,7 @@ void test_routes(http::routes& r) {
 template <typename Fn>
 future<> with_server(http::server_config cfg, Fn fn, const net::tls::server_credentials* tls = nullptr) {
     (void)tree();  // made before any shard reads it
-    sharded<http::server> servers;
-    co_await servers.start(cfg);
-    co_await servers.invoke_on_all([](http::server& s) { test_routes(s.router()); });
-    auto addr = tls ? co_await http::listen_on_all_shards(servers, loopback(), *tls)
-                    : co_await http::listen_on_all_shards(servers, loopback());
-    auto r = co_await coroutine::as_future(futurize_invoke(fn, addr, servers));
-    co_await servers.stop();
-    if (r.failed()) {
-        std::rethrow_exception(r.get_exception());
-    }
-}
-
-// A counter summed over every shard's server.
-future<std::uint64_t> total(sharded<http::server>& servers, std::uint64_t http::server_stats::*field) {
-    return servers.map_reduce0([field](http::server& s) { return s.stats().*field; }, std::uint64_t(0),
-                               std::plus<>());
+    return http_test::with_server_routes(std::move(cfg), &test_routes, std::move(fn), tls);
 }
 
 http::server_config quick_config() {
