@@ -16,6 +16,7 @@ for the benchmarks against Seastar's public API and compiled here with its seast
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 
@@ -64,7 +65,21 @@ class Seastar:
                               f"perf test {name}")
 
     def version(self):
-        """Seastar's version as its seastar.pc states it."""
+        """Seastar's release, from the source directory's name (seastar-25.05.0) when it
+        has one; otherwise the version its seastar.pc states (CMake's project version,
+        1.0 for every release)."""
+        src = os.path.dirname(self.dir)
+        cache = os.path.join(self.dir, "CMakeCache.txt")
+        try:
+            with open(cache) as f:
+                for line in f:
+                    if line.startswith("CMAKE_HOME_DIRECTORY:"):
+                        src = line.split("=", 1)[1].strip()
+        except OSError:
+            pass
+        m = re.search(r"seastar-(\d+\.\d+(?:\.\d+)?)", os.path.basename(src))
+        if m:
+            return m.group(1)
         with open(self.pc) as f:
             for line in f:
                 if line.startswith("Version:"):
