@@ -857,15 +857,12 @@ def main():
         print(f"{len(servers) - failed} passed, {failed} failed")
         return 1 if failed else 0
 
-    commit = subprocess.run(["git", "-C", HERE, "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip()
-    result = {"machine": machine_summary(), "commit": commit or None, "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-              "loadavg_start": os.getloadavg(), "settings": {
+    result = seastar_peer.result_start(HERE, machine_summary())
+    result.update({"settings": {
                   k: getattr(args, k) for k in ("rounds", "duration", "connections", "threads", "depth",
                                                 "server_cpu", "client_cpu", "backends", "modes",
                                                 "seastar_backends")},
-              "seastar": {"dir": peer.dir, "version": peer.version(), "httpd": args.seastar_httpd} if peer else None,
-              "runs": []}
+              "seastar": {"dir": peer.dir, "version": peer.version(), "httpd": args.seastar_httpd} if peer else None})
     busy = heavy_processes(ours)
     if busy:
         log(f"other heavy processes are running: {', '.join(busy)} (runs will be marked disturbed)")
@@ -903,16 +900,7 @@ def main():
         result["targets"] = targets(result["summary"])
     if args.profile:
         result["profile"] = profile(args, args.profile, ours)
-    result["loadavg_end"] = os.getloadavg()
-
-    if args.json_out:
-        with open(args.json_out, "w") as f:
-            json.dump(result, f, indent=1)
-    if args.json:
-        json.dump(result, sys.stdout, indent=1)
-        print()
-    else:
-        print_result(result)
+    seastar_peer.emit_result(result, args.json, args.json_out, print_result)
     if args.check_targets and any(not t["met"] for t in result.get("targets", [])):
         return 1
     return 0
