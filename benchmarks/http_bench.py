@@ -16,6 +16,24 @@ whether the targets are met (plain: Reef >= 1.5x nginx on every backend; pipelin
 Reef >= 40% of the baseline). Before it is loaded, each server must answer a GET /
 and 16 pipelined ones with "Hello, World!".
 
+With a Seastar build (--seastar-dir DIR or REEF_SEASTAR_DIR; benchmarks/peers/seastar_peer.py
+finds DIR/apps/httpd/httpd), Seastar's own httpd runs in the same rounds on each of its
+backends (--seastar-backends, default epoll,linux-aio,io_uring), as seastar-<backend>:
+
+    taskset -c 0 httpd --smp 1 --cpuset 0 --reactor-backend B --port PORT --prometheus_port 0 --memory 1G
+
+and the table gains two columns for Reef's rows: "x seastar", Reef's backend over Seastar's
+best backend of the same round (the most requests/s), and "x seastar same backend", over
+Seastar on the same backend (Reef's aio against linux-aio), each the median of the
+per-round ratios with their range. Without a peer the run is as before.
+
+Answers differ in size: Reef's httpd, nginx and the baseline answer "Hello, World!" (13
+bytes of text/plain); Seastar's httpd answers / with "hello" in quotes (7 bytes of
+application/json, with Date and Server headers of its own). The check accepts each
+server's own body, and the table gives each server's response size in bytes (head and
+body, as measured by the check): measured, Reef 129, Seastar 137, the baseline 133,
+nginx-return 161, nginx 249.
+
 The two nginx rows:
     nginx         the configuration of ../shared/design/ANCHORS.md, against which the
                   targets were set: "/" is a static file (index.html holding the body),
@@ -56,10 +74,15 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "peers"))
+import seastar_peer  # noqa: E402
+
 PIPELINE_LUA = os.path.join(HERE, "http", "pipeline.lua")
 NGINX_CONF = os.path.join(HERE, "http", "nginx.conf")
 NGINX_RETURN_CONF = os.path.join(HERE, "http", "nginx-return.conf")
 EXPECTED_BODY = b"Hello, World!"
+# Seastar's apps/httpd answers / with a JSON string.
+SEASTAR_BODY = b'"hello"'
 # Processes that load this machine heavily (load generators, benchmarks, builds; servers
 # are idle unless one of these loads them): a run during which one of them (not ours) was
 # seen is run again, or marked as disturbed.
@@ -319,6 +342,8 @@ class Server:
 
     def __init__(self, name, kind, backend=None):
         self.name, self.kind, self.backend = name, kind, backend
+        self.expected_body = SEASTAR_BODY if kind == "seastar" else EXPECTED_BODY
+        self.response_bytes = None  # head and body of one answer, from the check
         self.proc = None
         self.port = None
         self.tmpdir = None
@@ -329,6 +354,10 @@ class Server:
             return ["taskset", "-c", str(args.server_cpu), args.httpd, "--smp", "1",
                     "--cpuset", str(args.server_cpu), "--reactor-backend", self.backend,
                     "--address", "127.0.0.1", "--port", str(self.port)] + args.httpd_arg
+        if self.kind == "seastar":
+            return ["taskset", "-c", str(args.server_cpu), args.seastar_httpd, "--smp", "1",
+                    "--cpuset", str(args.server_cpu), "--reactor-backend", self.backend,
+                    "--port", str(self.port), "--prometheus_port", "0", "--memory", "1G"]
         if self.kind in ("nginx", "nginx-return"):
             with open(NGINX_CONF if self.kind == "nginx" else NGINX_RETURN_CONF) as f:
                 conf = f.read()
@@ -406,7 +435,8 @@ class Server:
 # Checking a server's answers
 
 def read_responses(sock, count, timeout):
-    """Reads `count` HTTP/1.1 responses framed by Content-Length: [(status, body)]."""
+    """Reads `count` HTTP/1.1 responses framed by Content-Length: [(status, body, size)],
+    size being the response's bytes, head and body."""
     sock.settimeout(timeout)
     buf = b""
     out = []
@@ -424,7 +454,7 @@ def read_responses(sock, count, timeout):
             if length is None:
                 raise RuntimeError(f"a response without Content-Length: {head!r}")
             if len(buf) >= end + 4 + length:
-                out.append((status, buf[end + 4:end + 4 + length]))
+                out.append((status, buf[end + 4:end + 4 + length], end + 4 + length))
                 buf = buf[end + 4 + length:]
                 continue
         chunk = sock.recv(65536)
@@ -442,10 +472,11 @@ def check_answers(server, depth):
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
         for n in (1, depth):
             s.sendall(request * n)
-            for status, body in read_responses(s, n, 5):
-                if status != 200 or body != EXPECTED_BODY:
+            for status, body, size in read_responses(s, n, 5):
+                if status != 200 or body != server.expected_body:
                     raise RuntimeError(f"{server.name} answered {status} {body[:80]!r}, "
-                                       f"not 200 {EXPECTED_BODY!r}")
+                                       f"not 200 {server.expected_body!r}")
+                server.response_bytes = size
 
 
 # ---------------------------------------------------------------------------------------
@@ -517,6 +548,7 @@ def run_load(args, server, mode, ours):
                - children_before.ru_utime - children_before.ru_stime)
     r.update({
         "server": server.name, "mode": mode, "command": " ".join(cmd),
+        "response_bytes": server.response_bytes,
         "server_cpu": (cpu_after - cpu_before) / elapsed, "wrk_cpu": wrk_cpu / elapsed,
         "loadavg_before": load_before, "loadavg_after": os.getloadavg()[0],
         "other_heavy_processes": sorted(seen),
@@ -565,6 +597,7 @@ def summarize(runs, servers, modes, rounds):
                 "syscalls_per_req": median(r.get("syscalls_per_req") for r in rs),
                 "errors": sum(sum(r["errors"].values()) for r in rs),
                 "disturbed_runs": sum(1 for r in rs if r["other_heavy_processes"]),
+                "response_bytes": median(r.get("response_bytes") for r in rs),
             }
         for ref in ("nginx", "nginx-return", "baseline"):
             if ref not in rows:
@@ -580,8 +613,49 @@ def summarize(runs, servers, modes, rounds):
                     if a and b:
                         per_round.append(a[0]["req_per_s"] / b[0]["req_per_s"])
                 row[f"x_{ref}_per_round"] = per_round
+        against_seastar(rows, by, mode, rounds)
         summary[mode] = rows
     return summary
+
+
+def seastar_backend_of(reef_backend):
+    """Seastar's name for a Reef backend (Reef's aio is Seastar's linux-aio)."""
+    return "linux-aio" if reef_backend == "aio" else reef_backend
+
+
+def against_seastar(rows, by, mode, rounds):
+    """Reef's rows over Seastar's httpd, per round: x_seastar against Seastar's best backend
+    of the round (most requests/s), x_seastar_same against Seastar on the same backend."""
+    seastar = [n for n in rows if n.startswith("seastar-")]
+    if not seastar:
+        return
+    def in_round(name, rnd):
+        rs = [r for r in by.get((mode, name), []) if r["round"] == rnd]
+        return rs[0]["req_per_s"] if rs else None
+    for name, row in rows.items():
+        if not name.startswith("reef-"):
+            continue
+        same = "seastar-" + seastar_backend_of(name[len("reef-"):])
+        best_ratios, same_ratios, best_names = [], [], []
+        for rnd in range(rounds):
+            ours = in_round(name, rnd)
+            theirs = {n: in_round(n, rnd) for n in seastar}
+            theirs = {n: v for n, v in theirs.items() if v}
+            if not ours or not theirs:
+                continue
+            best = max(theirs, key=theirs.get)
+            best_ratios.append(ours / theirs[best])
+            best_names.append(best)
+            if same in theirs:
+                same_ratios.append(ours / theirs[same])
+        if best_ratios:
+            row["x_seastar"] = statistics.median(best_ratios)
+            row["x_seastar_per_round"] = best_ratios
+            row["seastar_best_per_round"] = best_names
+        if same_ratios:
+            row["x_seastar_same"] = statistics.median(same_ratios)
+            row["x_seastar_same_per_round"] = same_ratios
+            row["seastar_same"] = same
 
 
 def targets(summary):
@@ -612,9 +686,12 @@ def print_table(summary, tgts, st):
     for mode, rows in summary.items():
         print(f"\n{mode}")
         sc = any(row["syscalls_per_req"] is not None for row in rows.values())
+        ss = any("x_seastar" in row for row in rows.values())
         print("| server | median req/s | runs | p99 | server cpu | server µs/req | wrk cpu | x nginx "
-              "| x nginx-return | x baseline |" + (" syscalls/req |" if sc else ""))
-        print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if sc else ""))
+              "| x nginx-return | x baseline |" + (" x seastar | x seastar same backend |" if ss else "")
+              + " response bytes |" + (" syscalls/req |" if sc else ""))
+        print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if ss else "") + "---:|"
+              + ("---:|" if sc else ""))
         for name, row in rows.items():
             runs = " / ".join(f"{x / 1000:.1f}k" for x in row["req_per_s_runs"])
             p99 = f"{row['p99_ms']:.2f} ms" if row["p99_ms"] is not None else "n/a"
@@ -628,8 +705,14 @@ def print_table(summary, tgts, st):
                   f"{fmt_ratio(row, 'x_nginx')} | "
                   f"{fmt_ratio(row, 'x_nginx-return')} | "
                   f"{fmt_ratio(row, 'x_baseline')} |"
+                  + (f" {fmt_ratio(row, 'x_seastar')} | {fmt_ratio(row, 'x_seastar_same')} |" if ss else "")
+                  + (f" {row['response_bytes']:.0f} |" if row.get("response_bytes") else " |")
                   + (f" {row['syscalls_per_req']:.3f} |" if sc and row["syscalls_per_req"] is not None
                      else " |" if sc else ""))
+    if any("x_seastar" in row for rows in summary.values() for row in rows.values()):
+        print("\nx seastar: Reef's backend over Seastar's httpd on its best backend of the same round "
+              "(median of the per-round ratios, range); same backend: over Seastar on Reef's backend "
+              "(aio: linux-aio). Seastar's body is 7 bytes, Reef's 13 (response bytes: head and body).")
     if tgts:
         print("\ntargets")
         for t in tgts:
@@ -680,6 +763,9 @@ def main():
     ap.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
     ap.add_argument("--perf", default=shutil.which("perf") or "perf")
     ap.add_argument("--backends", default="io_uring,epoll,aio", help="Reef backends, comma-separated")
+    seastar_peer.add_argument(ap)
+    ap.add_argument("--seastar-backends", default="epoll,linux-aio,io_uring",
+                    help="Seastar httpd's backends, comma-separated (with --seastar-dir)")
     ap.add_argument("--servers", default="", help="only these servers (e.g. reef-epoll,nginx,baseline)")
     ap.add_argument("--modes", default="plain,pipelined")
     ap.add_argument("--rounds", type=int, default=3)
@@ -722,6 +808,14 @@ def main():
             ap.error(f"{what}: not an executable: {path}")
     modes = [m for m in args.modes.split(",") if m]
     servers = [Server(f"reef-{b}", "reef", b) for b in args.backends.split(",") if b]
+    try:
+        peer = seastar_peer.find(args.seastar_dir)
+        args.seastar_httpd = peer.app("httpd") if peer else None
+    except seastar_peer.PeerError as e:
+        ap.error(f"--seastar-dir: {e}")
+    if peer:
+        log(f"Seastar {peer.version()}: {args.seastar_httpd}")
+        servers += [Server(f"seastar-{b}", "seastar", b) for b in args.seastar_backends.split(",") if b]
     if os.access(args.nginx, os.X_OK):
         servers.append(Server("nginx", "nginx"))
         servers.append(Server("nginx-return", "nginx-return"))
@@ -750,7 +844,8 @@ def main():
                 running.append(s)
                 s.start(args)
                 check_answers(s, args.depth)
-                print(f"ok {s.name}: GET / and {args.depth} pipelined answered {EXPECTED_BODY.decode()!r}")
+                print(f"ok {s.name}: GET / and {args.depth} pipelined answered {s.expected_body.decode()!r} "
+                      f"({s.response_bytes} bytes a response)")
             except (RuntimeError, OSError, ValueError) as e:
                 failed += 1
                 print(f"FAILED {s.name}: {e}")
@@ -762,13 +857,12 @@ def main():
         print(f"{len(servers) - failed} passed, {failed} failed")
         return 1 if failed else 0
 
-    commit = subprocess.run(["git", "-C", HERE, "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip()
-    result = {"machine": machine_summary(), "commit": commit or None, "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-              "loadavg_start": os.getloadavg(), "settings": {
+    result = seastar_peer.result_start(HERE, machine_summary())
+    result.update({"settings": {
                   k: getattr(args, k) for k in ("rounds", "duration", "connections", "threads", "depth",
-                                                "server_cpu", "client_cpu", "backends", "modes")},
-              "runs": []}
+                                                "server_cpu", "client_cpu", "backends", "modes",
+                                                "seastar_backends")},
+              "seastar": {"dir": peer.dir, "version": peer.version(), "httpd": args.seastar_httpd} if peer else None})
     busy = heavy_processes(ours)
     if busy:
         log(f"other heavy processes are running: {', '.join(busy)} (runs will be marked disturbed)")
@@ -806,16 +900,7 @@ def main():
         result["targets"] = targets(result["summary"])
     if args.profile:
         result["profile"] = profile(args, args.profile, ours)
-    result["loadavg_end"] = os.getloadavg()
-
-    if args.json_out:
-        with open(args.json_out, "w") as f:
-            json.dump(result, f, indent=1)
-    if args.json:
-        json.dump(result, sys.stdout, indent=1)
-        print()
-    else:
-        print_result(result)
+    seastar_peer.emit_result(result, args.json, args.json_out, print_result)
     if args.check_targets and any(not t["met"] for t in result.get("targets", [])):
         return 1
     return 0

@@ -8,6 +8,8 @@
 //   pingpong_100x64B   100 connections, one message in flight each: aggregate round trips/s
 //   stream_16KiB       1 connection, 16 KiB messages sent back to back (up to a window in
 //                      flight) and echoed back: MB/s echoed, p50/p99 per message
+// With --seastar-server (benchmarks/net_bench_peers.py passes it), Seastar's echo server
+// (benchmarks/peers/seastar_echo.cc) runs beside them on each of its backends, as seastar-<backend>.
 // Every echoed byte is checked. In each round every case runs on every server in turn (a
 // fresh server process each time, the order reversed every other turn); each figure is the
 // median over the rounds, each ratio the median of the per-round ratios to the baseline.
@@ -70,6 +72,11 @@ struct config {
     std::string reef_server;      // path of net_bench_echo_server
     std::string baseline_server;  // path of net_baseline_epoll
     std::vector<std::string> reef_args;
+    // The Seastar peer (benchmarks/peers/seastar_echo.cc, built by net_bench_peers.py):
+    // empty leaves it out.
+    std::string seastar_server;
+    std::string seastar_backends = "epoll,io_uring,linux-aio";
+    std::vector<std::string> seastar_args;
 };
 
 std::vector<std::string> split(std::string_view s, char sep) {
@@ -120,7 +127,11 @@ void usage(FILE* to) {
                  "  --stream-window N       streaming messages in flight (default 16)\n"
                  "  --reef-server PATH      net_bench_echo_server (default: next to this program)\n"
                  "  --baseline-server PATH  net_baseline_epoll (default: next to this program)\n"
-                 "  --reef-arg ARG          extra argument for the Reef server (repeatable)\n",
+                 "  --reef-arg ARG          extra argument for the Reef server (repeatable)\n"
+                 "  --seastar-server PATH   Seastar's echo server (benchmarks/peers/seastar_echo.cc, built by\n"
+                 "                          benchmarks/net_bench_peers.py --seastar-dir DIR); adds seastar-<backend>\n"
+                 "  --seastar-backends LIST Seastar backends to run (default epoll,io_uring,linux-aio)\n"
+                 "  --seastar-arg ARG       extra argument for the Seastar server (repeatable)\n",
                  REEF_NET_BENCH_BACKENDS);
 }
 
@@ -179,6 +190,12 @@ bool parse_args(int argc, char** argv, config& cfg) {
             cfg.reef_server = value();
         } else if (a == "--baseline-server") {
             cfg.baseline_server = value();
+        } else if (a == "--seastar-server") {
+            cfg.seastar_server = value();
+        } else if (a == "--seastar-backends") {
+            cfg.seastar_backends = value();
+        } else if (a == "--seastar-arg") {
+            cfg.seastar_args.emplace_back(value());
         } else if (a == "--reef-arg") {
             cfg.reef_args.emplace_back(value());
         } else if (a == "--help" || a == "-h") {
@@ -302,11 +319,21 @@ bool pin_to(int cpu) {
 // ---------------------------------------------------------------------------------------
 // Servers under test: child processes that print "ready PORT" once they listen.
 
+// Whose server it is: the ratio columns put each runtime (Reef, its Seastar peer) over the
+// baseline, and Reef over Seastar on the same backend.
+enum class server_side { reef, seastar, c_baseline };
+
 struct server_spec {
     std::string name;
     std::vector<std::string> argv;
-    bool reef = false;
+    server_side side = server_side::c_baseline;
+    std::string backend;  // the runtime's backend ("" for the C servers)
 };
+
+// Seastar calls Reef's "aio" backend "linux-aio".
+std::string seastar_backend_of(const std::string& reef_backend) {
+    return reef_backend == "aio" ? "linux-aio" : reef_backend;
+}
 
 struct child {
     pid_t pid = -1;
@@ -962,18 +989,31 @@ int main(int argc, char** argv) {
     // same baseline spinning (a polling server never pays for a wake-up).
     bool pinned = cfg.server_cpu != cfg.client_cpu && cpu_usable(cfg.server_cpu) && cpu_usable(cfg.client_cpu);
     std::vector<server_spec> servers;
-    for (auto& b : split(cfg.backends, ',')) {
-        server_spec s{"reef-" + b, {cfg.reef_server, "--smp", "1", "--reactor-backend", b, "--port", "0"}, true};
-        if (pinned) {
-            s.argv.insert(s.argv.end(), {"--cpuset", std::to_string(cfg.server_cpu)});
-        } else {
-            s.argv.push_back("--overprovisioned");
+    // A runtime's server on each of its backends, one shard on the server CPU.
+    auto add_runtime = [&](const std::string& prefix, server_side side, const std::string& program,
+                           const std::string& backends, std::vector<std::string> fixed,
+                           const std::vector<std::string>& extra) {
+        for (auto& b : split(backends, ',')) {
+            server_spec s{prefix + b, {program, "--smp", "1", "--reactor-backend", b, "--port", "0"}, side, b};
+            s.argv.insert(s.argv.end(), fixed.begin(), fixed.end());
+            if (pinned) {
+                s.argv.insert(s.argv.end(), {"--cpuset", std::to_string(cfg.server_cpu)});
+            } else {
+                s.argv.push_back("--overprovisioned");
+            }
+            s.argv.insert(s.argv.end(), extra.begin(), extra.end());
+            servers.push_back(std::move(s));
         }
-        s.argv.insert(s.argv.end(), cfg.reef_args.begin(), cfg.reef_args.end());
-        servers.push_back(std::move(s));
+    };
+    add_runtime("reef-", server_side::reef, cfg.reef_server, cfg.backends, {}, cfg.reef_args);
+    // The Seastar peer takes the same options (its --overprovisioned means the same too);
+    // its memory is bounded so that it does not size itself for the whole machine.
+    if (!cfg.seastar_server.empty()) {
+        add_runtime("seastar-", server_side::seastar, cfg.seastar_server, cfg.seastar_backends, {"--memory", "1G"},
+                    cfg.seastar_args);
     }
-    servers.push_back({"c-epoll", {cfg.baseline_server, "0"}, false});
-    servers.push_back({"c-epoll-spin", {cfg.baseline_server, "0", "--spin"}, false});
+    servers.push_back({"c-epoll", {cfg.baseline_server, "0"}, server_side::c_baseline, ""});
+    servers.push_back({"c-epoll-spin", {cfg.baseline_server, "0", "--spin"}, server_side::c_baseline, ""});
     if (!keep_only(servers, cfg.servers, "server")) {
         return 2;
     }
@@ -1093,19 +1133,32 @@ int main(int argc, char** argv) {
         }
         return v.empty() ? std::numeric_limits<double>::quiet_NaN() : median(v);
     };
-    auto ratio_median = [&](std::size_t si, std::size_t ci, const metric& m) {
+    // Median over rounds of (server si / server ref) measured in the same round.
+    auto ratio_median = [&](std::size_t si, std::size_t ci, const metric& m, int ref) {
         std::vector<double> v;
-        if (baseline < 0) {
+        if (ref < 0) {
             return std::numeric_limits<double>::quiet_NaN();
         }
         for (std::size_t round = 0; round < results[si][ci].size(); ++round) {
             auto& a = results[si][ci][round];
-            auto& b = results[std::size_t(baseline)][ci][round];
+            auto& b = results[std::size_t(ref)][ci][round];
             if (a.ok && b.ok && m.get(b) > 0) {
                 v.push_back(m.get(a) / m.get(b));
             }
         }
         return v.empty() ? std::numeric_limits<double>::quiet_NaN() : median(v);
+    };
+    // Reef's server on a backend against Seastar's on the same backend (-1: none).
+    auto seastar_peer_of = [&](std::size_t si) {
+        if (servers[si].side != server_side::reef) {
+            return -1;
+        }
+        for (std::size_t i = 0; i < servers.size(); ++i) {
+            if (servers[i].side == server_side::seastar && servers[i].backend == seastar_backend_of(servers[si].backend)) {
+                return int(i);
+            }
+        }
+        return -1;
     };
 
     if (cfg.json) {
@@ -1156,7 +1209,13 @@ int main(int argc, char** argv) {
                 o += "},\n     \"ratio_to_baseline\": {";
                 for (std::size_t mi = 0; mi < nm; ++mi) {
                     o += std::string(mi ? ", " : "") + json_string(ms[mi].name) + ": " +
-                         json_number(ratio_median(si, ci, ms[mi]));
+                         json_number(ratio_median(si, ci, ms[mi], baseline));
+                }
+                if (int peer = seastar_peer_of(si); peer >= 0) {
+                    o += "},\n     \"ratio_to_seastar\": {\"server\": " + json_string(servers[std::size_t(peer)].name);
+                    for (std::size_t mi = 0; mi < nm; ++mi) {
+                        o += ", " + json_string(ms[mi].name) + ": " + json_number(ratio_median(si, ci, ms[mi], peer));
+                    }
                 }
                 o += "},\n     \"rounds\": [";
                 for (std::size_t round = 0; round < results[si][ci].size(); ++round) {
@@ -1182,20 +1241,37 @@ int main(int argc, char** argv) {
         o += "]\n}\n";
         std::fputs(o.c_str(), stdout);
     } else {
+        int width = 13;  // wide enough for the longest name (seastar-linux-aio)
+        for (auto& s : servers) {
+            width = std::max(width, int(s.name.size()));
+        }
         std::printf("%-20s %-16s", "case", "metric");
         for (auto& s : servers) {
-            std::printf(" %13s", s.name.c_str());
+            std::printf(" %*s", width, s.name.c_str());
         }
-        std::vector<std::size_t> ratio_cols;
+        // (server, reference) pairs: each runtime over the baseline, then Reef over Seastar.
+        struct ratio_col {
+            std::size_t si;
+            int ref;
+            std::string title;
+        };
+        std::vector<ratio_col> ratio_cols;
         for (std::size_t si = 0; si < servers.size(); ++si) {
-            if (servers[si].reef && baseline >= 0) {
-                ratio_cols.push_back(si);
+            if (servers[si].side == server_side::reef && baseline >= 0) {
+                ratio_cols.push_back({si, baseline, servers[si].backend + " / base"});
+            } else if (servers[si].side == server_side::seastar && baseline >= 0) {
+                ratio_cols.push_back({si, baseline, "ss-" + servers[si].backend + " / base"});
+            }
+        }
+        for (std::size_t si = 0; si < servers.size(); ++si) {
+            if (int peer = seastar_peer_of(si); peer >= 0) {
+                ratio_cols.push_back({si, peer, servers[si].backend + " / ss"});
             }
         }
         if (!ratio_cols.empty()) {
             std::printf("  |");
-            for (auto si : ratio_cols) {
-                std::printf(" %13s", (servers[si].name.substr(5) + " / base").c_str());
+            for (auto& col : ratio_cols) {
+                std::printf(" %*s", width, col.title.c_str());
             }
         }
         std::printf("\n");
@@ -1209,22 +1285,23 @@ int main(int argc, char** argv) {
                 std::printf("%-20s %-16s", mi == 0 ? cases[ci].name.c_str() : "", ms[mi].label);
                 for (std::size_t si = 0; si < servers.size(); ++si) {
                     double v = value_median(si, ci, ms[mi]);
-                    std::printf(" %13s", v == v ? pretty(v).c_str() : "-");
+                    std::printf(" %*s", width, v == v ? pretty(v).c_str() : "-");
                 }
                 if (!ratio_cols.empty()) {
                     std::printf("  |");
-                    for (auto si : ratio_cols) {
-                        double v = ratio_median(si, ci, ms[mi]);
+                    for (auto& col : ratio_cols) {
+                        double v = ratio_median(col.si, ci, ms[mi], col.ref);
                         char b[32];
                         std::snprintf(b, sizeof b, "%.2f", v);
-                        std::printf(" %13s", v == v ? b : "-");
+                        std::printf(" %*s", width, v == v ? b : "-");
                     }
                 }
                 std::printf("\n");
             }
         }
-        std::printf("\nbase = %s; ratios: median over rounds of (Reef / base) measured in the same round; for round trips/s "
-                    "and MB/s above 1 means Reef is faster, for latency and CPU below 1 means Reef is lower.\n"
+        std::printf("\nbase = %s; ss = Seastar's server on the same backend; ratios: median over rounds of (server / "
+                    "reference) measured in the same round; for round trips/s and MB/s above 1 means the first is faster, "
+                    "for latency and CPU below 1 means the first is lower.\n"
                     "server CPU %%: CPU time of the server process in the window (a polling server uses its CPU "
                     "even while it waits).\nduring the run: %s; load average after: %s\n",
                     cfg.baseline.c_str(), noise, load_after.c_str());

@@ -10,6 +10,13 @@ figure is marked with *. Each figure is the median over the counted rounds; each
 median over the rounds counted for both sides of (Reef / baseline) measured in the same
 round, for every C baseline in the runs (c-epoll-spin, c-epoll), and the interquartile
 range of those ratios for the first metric of each case (to the first baseline).
+
+Runs of benchmarks/net_bench_peers.py --seastar-dir also hold seastar-<backend> rows
+(Seastar's echo server on its backends): they are shown like Reef's, over the baselines,
+and a third table puts each Reef backend over Seastar on the same backend (aio against
+linux-aio) and over Seastar's best backend in the same round (the one with the most round
+trips or MB/s, or the lowest latency, in that round), with the range of those per-round
+ratios.
 """
 import json
 import statistics
@@ -23,6 +30,13 @@ LABELS = {
     "server_cpu_pct": "server CPU %",
 }
 BASELINES = ["c-epoll-spin", "c-epoll"]
+HIGHER_IS_BETTER = {"round_trips_per_s", "mb_per_s"}
+
+
+def seastar_backend(reef_server):
+    """The Seastar server on the backend of a reef-<backend> row (aio is linux-aio there)."""
+    b = reef_server[len("reef-"):]
+    return "seastar-" + ("linux-aio" if b == "aio" else b)
 
 
 def pretty(v):
@@ -43,6 +57,7 @@ def main(args):
     runs = [json.load(open(p)) for p in args]
     servers = [s["name"] for s in runs[0]["servers"]]
     reef = [s for s in servers if s.startswith("reef-")]
+    seastar = [s for s in servers if s.startswith("seastar-")]
     bases = [b for b in BASELINES if b in servers]
     cases, metrics = [], {}
     # rounds[(case, server)]: every round of every run, in order (runs concatenated)
@@ -81,14 +96,16 @@ def main(args):
                 cells.append(pretty(statistics.median(x[m] for x in use)) + ("*" if marked else "") if use else "–")
             print(f"| {'`' + c + '`' if i == 0 else ''} | {LABELS[m]} | " + " | ".join(cells) + " |")
     print()
-    cols = [(s, b) for b in bases for s in reef]
-    print("| case | metric | " + " | ".join(f"{s[5:]} / {b}" for s, b in cols) + " |")
+    cols = [(s, b) for b in bases for s in reef + seastar]
+    print("| case | metric | " + " | ".join(f"{s.replace('reef-', '')} / {b}" for s, b in cols) + " |")
     print("|---|---|" + "---:|" * len(cols))
     for c in cases:
         for i, m in enumerate(x for x in metrics[c] if x != "server_cpu_pct"):
             cells = [ratio(c, s, b, m) for s, b in cols]
             print(f"| {'`' + c + '`' if i == 0 else ''} | {LABELS[m]} | " + " | ".join(cells) + " |")
     print()
+    if seastar:
+        print_against_seastar(cases, metrics, reef, seastar, rounds, quiet)
     for c in cases:
         m = metrics[c][0]
         spans = []
@@ -109,6 +126,44 @@ def main(args):
         la = run.get("load_average", {})
         print(f"- {p}: {run['date']}, load average before {la.get('before')}, after {la.get('after')}; "
               f"{run.get('noise', '')}")
+
+
+def print_against_seastar(cases, metrics, reef, seastar, rounds, quiet):
+    """Reef's backends over Seastar's same backend and over its best backend of each round:
+    median of the per-round ratios (range)."""
+    def per_round(case, a, m, refs, counts):
+        out = []
+        columns = [rounds[(case, a)]] + [rounds[(case, r)] for r in refs]
+        for xs in zip(*columns):
+            x, ys = xs[0], [y for y in xs[1:] if y.get("ok") and y.get(m) and counts(y)]
+            if not (x.get("ok") and counts(x)) or not ys:
+                continue
+            best = max(ys, key=lambda y: y[m]) if m in HIGHER_IS_BETTER else min(ys, key=lambda y: y[m])
+            out.append(x[m] / best[m])
+        return out
+
+    def cell(case, s, m, refs):
+        vals, mark = per_round(case, s, m, refs, quiet), ""
+        if not vals:  # no quiet round: every round, marked as for the other tables
+            vals, mark = per_round(case, s, m, refs, lambda _: True), "*"
+        if not vals:
+            return "–"
+        spread = f" ({min(vals):.2f}–{max(vals):.2f})" if len(vals) > 1 else ""
+        return f"{statistics.median(vals):.2f}{mark}{spread}"
+
+    cols = []
+    for s in reef:
+        if seastar_backend(s) in seastar:
+            cols.append((f"{s[5:]} / {seastar_backend(s)}", s, [seastar_backend(s)]))
+    for s in reef:
+        cols.append((f"{s[5:]} / best Seastar", s, seastar))
+    print("| case | metric | " + " | ".join(t for t, _, _ in cols) + " |")
+    print("|---|---|" + "---:|" * len(cols))
+    for c in cases:
+        for i, m in enumerate(metrics[c]):
+            cells = [cell(c, s, m, refs) for _, s, refs in cols]
+            print(f"| {'`' + c + '`' if i == 0 else ''} | {LABELS[m]} | " + " | ".join(cells) + " |")
+    print()
 
 
 if __name__ == "__main__":

@@ -15,10 +15,13 @@ for the benchmarks against Seastar's public API and compiled here with its seast
 """
 
 import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ENV_VAR = "REEF_SEASTAR_DIR"
@@ -140,3 +143,27 @@ def cpu_model():
     except OSError:
         pass
     return "unknown"
+
+
+def result_start(here, machine):
+    """The opening fields of a driver's JSON result, the same in every driver that runs the
+    peer: machine, commit (git describe of `here`), date_utc, loadavg_start, runs."""
+    commit = subprocess.run(["git", "-C", here, "describe", "--always", "--dirty"],
+                            capture_output=True, text=True).stdout.strip()
+    return {"machine": machine, "commit": commit or None,
+            "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+            "loadavg_start": os.getloadavg(), "runs": []}
+
+
+def emit_result(result, json_stdout, json_out, print_table):
+    """Closes a result (loadavg_end), writes it to json_out when given, and prints it as
+    JSON (json_stdout) or through print_table(result)."""
+    result["loadavg_end"] = os.getloadavg()
+    if json_out:
+        with open(json_out, "w") as f:
+            json.dump(result, f, indent=1)
+    if json_stdout:
+        json.dump(result, sys.stdout, indent=1)
+        print()
+    else:
+        print_table(result)

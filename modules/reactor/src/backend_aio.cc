@@ -11,6 +11,15 @@
 // bounds the waits in flight; beyond it, waits stay queued until completions make
 // room. A forgotten fd's iocbs are cancelled, and its state lives until their events
 // have come back (readiness_fd_state::users counts them).
+//
+// A poll iocb's wake-up does not always complete it at once: when the kernel cannot take
+// the context's lock in the waker (io_submit holds it a moment for every poll it adds),
+// it hands the completion to a kworker of the waker's CPU, which may wait milliseconds
+// behind whatever runs there (a load generator on the other CPU: 0.5 % of requests,
+// waiting up to 4.5 ms). So the backend does not rely on every event arriving: the polls
+// it has out with a waiter are also asked with poll(2), before it blocks and at most
+// every rescue_interval while it polls with nothing reaped, and a ready fd's waiter is
+// resolved without its iocb (whose late event then only records readiness).
 #include <fcntl.h>
 #include <linux/aio_abi.h>
 #include <poll.h>
@@ -113,8 +122,11 @@ struct aio_fd_state;
 
 /// A one-shot IOCB_CMD_POLL for one direction of an fd.
 struct poll_request final : aio_request {
+    static constexpr std::uint32_t unwatched = ~std::uint32_t(0);
+
     aio_fd_state* owner = nullptr;
     bool read = false;
+    std::uint32_t watch_slot = unwatched;  // index in aio_backend::watched_ while in the kernel
 };
 
 struct aio_fd_state final : readiness_fd_state {
@@ -138,6 +150,12 @@ public:
         if (!ring_empty()) {
             ::timespec zero{};
             work |= reap(0, &zero);
+        } else if (!work && !watched_.empty() && waiters() != 0) {
+            auto now = std::chrono::steady_clock::now();
+            if (now >= next_rescue_) {
+                next_rescue_ = now + rescue_interval;
+                work |= rescue_late_polls();
+            }
         }
         free_released();
         return work;
@@ -153,6 +171,10 @@ public:
                                std::chrono::nanoseconds(std::chrono::milliseconds(1)));
         }
         ::timespec ts{};
+        // Never block while a watched fd is ready but its event is still on its way.
+        if (!work && !watched_.empty() && waiters() != 0) {
+            work = rescue_late_polls();
+        }
         if (work) {
             reap(0, &ts);
         } else if (timeout) {
@@ -177,6 +199,10 @@ private:
     // Readiness arms collected during a task run are submitted together; this many
     // are submitted at once, without waiting for the end of the run.
     static constexpr std::size_t early_submit = 128;
+    // How often a polling shard that reaps nothing asks poll(2) about its waiting fds,
+    // and how many it asks at once (the next call goes on from there).
+    static constexpr std::chrono::microseconds rescue_interval{200};
+    static constexpr std::size_t rescue_batch = 256;
 
     static bool on_poll_done(aio_backend& b, aio_request& r, std::int64_t res) noexcept;
     static bool on_wake(aio_backend& b, aio_request& r, std::int64_t res) noexcept;
@@ -191,6 +217,22 @@ private:
     }
     bool flush() noexcept;
     bool reap(long min_nr, ::timespec* timeout) noexcept;
+
+    void watch(poll_request& r) {
+        r.watch_slot = std::uint32_t(watched_.size());
+        watched_.push_back(&r);
+    }
+    void unwatch(poll_request& r) noexcept {
+        if (r.watch_slot == poll_request::unwatched) {
+            return;
+        }
+        poll_request* last = watched_.back();
+        watched_[r.watch_slot] = last;
+        last->watch_slot = r.watch_slot;
+        watched_.pop_back();
+        r.watch_slot = poll_request::unwatched;
+    }
+    bool rescue_late_polls() noexcept;
 
     bool ring_empty() const noexcept {
         // An event is in the ring from the moment the kernel completes its iocb, so an
@@ -208,6 +250,11 @@ private:
     const aio_ring_header* ring_ = nullptr;  // nullptr when its layout is not the known one
     std::vector<aio_request*> queue_;        // waiting for io_submit, in order
     std::vector<::iocb*> batch_;             // the argument of io_submit
+    std::vector<poll_request*> watched_;     // poll iocbs in the kernel, of open fds
+    std::vector<::pollfd> rescue_fds_;       // rescue_late_polls()'s question to poll(2)
+    std::vector<poll_request*> rescue_of_;   // the request of each of rescue_fds_
+    std::size_t rescue_next_ = 0;            // where the next rescue_late_polls() starts
+    std::chrono::steady_clock::time_point next_rescue_{};
     ::io_event events_[max_events];
 };
 
@@ -271,6 +318,11 @@ aio_backend::aio_backend(const backend_config& cfg) {
     wake_.at = aio_request::stage::submitted;
     queue_.reserve(early_submit);
     batch_.reserve(early_submit + 1);
+    // Every poll in flight is watched: reserved here, so that flush() does not allocate
+    // for it (the kernel fits about twice the context size).
+    watched_.reserve(2 * std::size_t(depth) + 2);
+    rescue_fds_.reserve(rescue_batch);
+    rescue_of_.reserve(rescue_batch);
 }
 
 aio_backend::~aio_backend() {
@@ -314,6 +366,7 @@ void aio_backend::disarm(readiness_fd_state& base) noexcept {
             r.drop = true;
             ++orphans_;
         } else if (r.at == aio_request::stage::submitted) {
+            unwatch(r);  // the fd is about to close: poll(2) must not ask about its number
             // The event still comes, as a completion (mask 0) or as the result the
             // kernel had already posted (io_cancel then fails with EINVAL); until it
             // does, the request holds the state.
@@ -355,6 +408,7 @@ void aio_backend::await_cancelled(aio_fd_state& s) noexcept {
 bool aio_backend::on_poll_done(aio_backend& b, aio_request& base, std::int64_t res) noexcept {
     auto& r = static_cast<poll_request&>(base);
     aio_fd_state& s = *r.owner;
+    b.unwatch(r);
     s.armed &= std::uint8_t(~(r.read ? readiness_fd_state::armed_read : readiness_fd_state::armed_write));
     --s.users;
     if (s.closed) {
@@ -419,8 +473,11 @@ bool aio_backend::flush() noexcept {
         long n = io_submit(ctx_, long(batch_.size() - done), batch_.data() + done);
         if (n > 0) {
             for (long k = 0; k < n; ++k) {
-                reinterpret_cast<aio_request*>(std::uintptr_t(batch_[done + std::size_t(k)]->aio_data))->at =
-                    aio_request::stage::submitted;
+                auto* r = reinterpret_cast<aio_request*>(std::uintptr_t(batch_[done + std::size_t(k)]->aio_data));
+                r->at = aio_request::stage::submitted;
+                if (r->complete == &on_poll_done) {
+                    watch(static_cast<poll_request&>(*r));
+                }
             }
             done += std::size_t(n);
             continue;
@@ -442,6 +499,37 @@ bool aio_backend::flush() noexcept {
             queue_.clear();
         } else {
             queue_.erase(queue_.begin(), queue_.begin() + std::ptrdiff_t(handled));
+        }
+    }
+    return work;
+}
+
+// Asks poll(2) about the fds whose poll iocbs are in the kernel with a waiter (at most
+// rescue_batch of them, round robin) and resolves the waiters of the ready ones; their
+// iocbs stay out, and report later. Returns true if a waiter resolved.
+bool aio_backend::rescue_late_polls() noexcept {
+    rescue_fds_.clear();
+    rescue_of_.clear();
+    std::size_t n = watched_.size();
+    std::size_t start = rescue_next_ < n ? rescue_next_ : 0;
+    std::size_t i = 0;
+    for (; i < n && rescue_fds_.size() < rescue_batch; ++i) {
+        poll_request* r = watched_[(start + i) % n];
+        aio_fd_state& s = *r->owner;
+        if (!(r->read ? s.read_waiter : s.write_waiter)) {
+            continue;  // nobody waits on this direction: its event can come when it comes
+        }
+        rescue_fds_.push_back({s.fd, short(r->cb.aio_buf), 0});
+        rescue_of_.push_back(r);
+    }
+    rescue_next_ = (start + i) % n;
+    if (rescue_fds_.empty() || ::poll(rescue_fds_.data(), rescue_fds_.size(), 0) <= 0) {
+        return false;
+    }
+    bool work = false;
+    for (std::size_t k = 0; k < rescue_fds_.size(); ++k) {
+        if (auto ev = rescue_fds_[k].revents) {
+            work |= on_ready(*rescue_of_[k]->owner, std::uint32_t(std::uint16_t(ev)));
         }
     }
     return work;

@@ -8,6 +8,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -392,4 +395,86 @@ TEST_CASE("a wake() before sleep() is not lost, and several wakes leave no stale
     auto took = steady::now() - t0;
     CHECK(took >= 8ms);
     CHECK(took < 100ms);
+}
+
+// inotify wakes its pollers without an event mask, so the kernel cannot complete an aio
+// poll iocb in the waker: it hands the completion to a kworker of the waker's CPU (as it
+// does for any wake-up that meets io_submit holding the context's lock). A SCHED_FIFO
+// thread spinning on that CPU keeps the kworker off it: the wait must resolve anyway.
+TEST_CASE("a readable wait resolves while the kernel's report of it is held up on a busy CPU") {
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    REQUIRE(::sched_getaffinity(0, sizeof(allowed), &allowed) == 0);
+    int here = ::sched_getcpu();
+    int other = -1;
+    for (int c = 0; c < CPU_SETSIZE && other < 0; ++c) {
+        if (c != here && CPU_ISSET(c, &allowed)) {
+            other = c;
+        }
+    }
+    if (here < 0 || other < 0) {
+        WARN("fewer than two CPUs available: skipped");
+        return;
+    }
+    char dir[] = "/tmp/reef_backend_test_XXXXXX";
+    REQUIRE(::mkdtemp(dir) != nullptr);
+    int in = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    REQUIRE(in >= 0);
+    REQUIRE(::inotify_add_watch(in, dir, IN_CREATE) >= 0);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(here, &one);
+    REQUIRE(::sched_setaffinity(0, sizeof(one), &one) == 0);  // the shard stays off the busy CPU
+
+    auto b = make_test_backend();
+    auto* st = b->attach(in);
+    auto ready = b->readable(*st);
+    b->poll_completions();  // submits what the wait armed
+    std::atomic<int> phase{0};  // 1: the busy thread runs (or -1: it may not), 2: file made
+    std::atomic<std::int64_t> made_at{0};
+    std::string file = std::string(dir) + "/made";
+    std::thread busy([&] {
+        cpu_set_t there;
+        CPU_ZERO(&there);
+        CPU_SET(other, &there);
+        sched_param prio{};
+        prio.sched_priority = 1;
+        if (::sched_setaffinity(0, sizeof(there), &there) != 0 ||
+            ::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &prio) != 0) {
+            phase.store(-1);
+            return;
+        }
+        phase.store(1);
+        int fd = ::open(file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        made_at.store(steady::now().time_since_epoch().count());
+        phase.store(2);
+        auto until = steady::now() + 150ms;
+        while (steady::now() < until) {
+        }
+        ::close(fd);
+    });
+    while (phase.load() == 0) {
+        std::this_thread::yield();
+    }
+    auto t0 = steady::now();
+    while (!ready.available() && steady::now() - t0 < 120ms) {
+        b->poll_completions();
+    }
+    auto resolved_at = steady::now();
+    busy.join();
+    ::sched_setaffinity(0, sizeof(allowed), &allowed);
+    bool ran = phase.load() == 2;
+    while (!ready.available()) {  // the late report, once the busy thread is done
+        b->sleep(10ms);
+    }
+    ready.ignore_ready_future();
+    b->forget(st);
+    ::unlink(file.c_str());
+    ::rmdir(dir);
+    if (!ran) {
+        WARN("SCHED_FIFO not permitted here: skipped");
+        return;
+    }
+    auto latency = resolved_at - steady::time_point(steady::duration(made_at.load()));
+    CHECK(latency < 50ms);
 }
